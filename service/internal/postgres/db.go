@@ -1,0 +1,186 @@
+// Package postgres implements the tenant ledger, schema-per-tenant
+// provisioning and the tenant-scoped item store on PostgreSQL (pgx).
+//
+// Isolation model: one NOLOGIN role per tenant with DML-only grants on its own
+// schema; the service logs in as a NOINHERIT role that is a member of every
+// tenant role; each tenant query is sent in one batch (one round trip, one
+// implicit transaction) whose first statement re-checks the caller's key in
+// the ledger and sets role and search_path with set_config(..., true). Nothing
+// is ever SET at session level; AfterRelease resets role and settings anyway.
+// No SQL text is built from input: identifiers come only from server-made ids.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenantco/platform/service/internal/tenant"
+)
+
+// Options tune the pool.
+type Options struct {
+	MaxConns        int32         // default 16
+	MaxConnLifetime time.Duration // default 10m; +25 % jitter. Bounds per-backend catalog cache growth.
+	Logger          *slog.Logger
+}
+
+// DB wraps the pool.
+type DB struct {
+	Pool *pgxpool.Pool
+	log  *slog.Logger
+}
+
+// Open connects, checks the login role is safe to use, and creates the
+// control schema. It refuses a superuser or an INHERIT role.
+func Open(ctx context.Context, url string, o Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = 16
+	}
+	if o.MaxConnLifetime == 0 {
+		o.MaxConnLifetime = 10 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	cfg.MaxConns = o.MaxConns
+	cfg.MaxConnLifetime = o.MaxConnLifetime
+	cfg.MaxConnLifetimeJitter = o.MaxConnLifetime / 4
+	cfg.MaxConnIdleTime = time.Minute
+	// Exec mode: one round trip per batch without prepared statements. The
+	// statement cache would prepare tenant queries before the batch's
+	// set_config ran, against the wrong search_path.
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	cfg.ConnConfig.RuntimeParams["application_name"] = "tenantd"
+	// Backstop: nothing sets session state, but if anything ever did, it must
+	// not reach the next borrower. RESET ALL does not reset role.
+	cfg.AfterRelease = func(c *pgx.Conn) bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := c.Exec(ctx, "RESET ROLE; RESET ALL")
+		return err == nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres at %s: %w", cfg.ConnConfig.Host, err)
+	}
+	db := &DB{Pool: pool, log: o.Logger}
+	if err := db.checkRole(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := db.bootstrap(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+// Ping checks PostgreSQL is reachable.
+func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+func (db *DB) checkRole(ctx context.Context) error {
+	var super, inherit, createrole bool
+	err := db.Pool.QueryRow(ctx,
+		`SELECT rolsuper, rolinherit, rolcreaterole FROM pg_roles WHERE rolname = current_user`).
+		Scan(&super, &inherit, &createrole)
+	if err != nil {
+		return fmt.Errorf("read login role: %w", err)
+	}
+	var problems []error
+	if super {
+		problems = append(problems, errors.New("the DATABASE_URL role is a superuser; use a NOSUPERUSER role (see service/README.md)"))
+	}
+	if inherit {
+		problems = append(problems, errors.New("the DATABASE_URL role has INHERIT; ALTER ROLE ... NOINHERIT so it holds no tenant privilege outside a tenant transaction"))
+	}
+	if !createrole {
+		problems = append(problems, errors.New("the DATABASE_URL role lacks CREATEROLE, needed to create tenant roles"))
+	}
+	return errors.Join(problems...)
+}
+
+const controlSchema = `
+CREATE SCHEMA IF NOT EXISTS tenantd;
+REVOKE ALL ON SCHEMA tenantd FROM PUBLIC;
+CREATE TABLE IF NOT EXISTS tenantd.tenants (
+	id uuid PRIMARY KEY,
+	slug text NOT NULL,
+	tier text NOT NULL CHECK (tier IN ('free','starter','pro','enterprise')),
+	schema_name text NOT NULL UNIQUE CHECK (schema_name ~ '^t_[0-9a-f]{32}$'),
+	key_hash bytea UNIQUE,
+	status text NOT NULL CHECK (status IN ('active','offboarding','deleted')),
+	schema_version int NOT NULL,
+	stripe_customer text,
+	created_at timestamptz NOT NULL,
+	updated_at timestamptz NOT NULL,
+	deleted_at timestamptz
+);
+CREATE UNIQUE INDEX IF NOT EXISTS tenants_live_slug ON tenantd.tenants (slug) WHERE status <> 'deleted';
+CREATE INDEX IF NOT EXISTS tenants_pending_migration ON tenantd.tenants (schema_version) WHERE status = 'active';
+CREATE INDEX IF NOT EXISTS tenants_stripe_customer ON tenantd.tenants (stripe_customer) WHERE stripe_customer IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tenantd.idempotency (
+	key text PRIMARY KEY,
+	request_hash bytea NOT NULL,
+	tenant_id uuid NOT NULL,
+	response bytea NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS tenantd.stripe_events (
+	id text PRIMARY KEY,
+	type text NOT NULL,
+	received_at timestamptz NOT NULL DEFAULT now()
+);
+`
+
+func (db *DB) bootstrap(ctx context.Context) error {
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		// Replicas starting together take turns.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7346110001)`); err != nil {
+			return fmt.Errorf("bootstrap lock: %w", err)
+		}
+		if _, err := tx.Exec(ctx, controlSchema); err != nil {
+			return fmt.Errorf("create control schema: %w", err)
+		}
+		return nil
+	})
+}
+
+// pgCode returns the SQLSTATE of err, or "".
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+func pgConstraint(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.ConstraintName
+	}
+	return ""
+}
+
+// ident quotes a server-generated schema/role name. It panics on anything else:
+// reaching it with other text is a programming error, never input.
+func ident(schema string) string {
+	if !tenant.ValidSchemaName(schema) {
+		panic("postgres: identifier is not a generated tenant schema name")
+	}
+	return pgx.Identifier{schema}.Sanitize()
+}

@@ -1,0 +1,205 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantco/platform/service/internal/tenant"
+)
+
+// ItemService implements tenant.ItemService. Every method sends one batch:
+// the scope statement, then the query, in one round trip and one implicit
+// transaction, so role and search_path are transaction-local.
+type ItemService struct{ db *DB }
+
+var _ tenant.ItemService = (*ItemService)(nil)
+
+// NewItemService builds the item store.
+func NewItemService(db *DB) *ItemService { return &ItemService{db: db} }
+
+// scopeSQL re-checks the caller's key against the ledger and switches to the
+// tenant's role and schema. When the key is no longer valid the role becomes
+// a name that cannot exist, which raises an error and aborts the batch before
+// the tenant query runs: a revoked key never executes anything.
+const scopeSQL = `SELECT set_config('role', s.name, true), set_config('search_path', s.name, true)
+FROM (SELECT coalesce((SELECT schema_name FROM tenantd.tenants
+	WHERE id = $1::uuid AND key_hash = $2::bytea AND status = 'active'), 'tenantd: key revoked') AS name) s`
+
+func scoped(p *tenant.Principal, sql string, args ...any) *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue(scopeSQL, p.TenantID, p.KeyHash)
+	b.Queue(sql, args...)
+	return b
+}
+
+// scopeErr maps the scope statement's failure.
+func scopeErr(err error) error {
+	// 22023 invalid_parameter_value: role "tenantd: key revoked" does not exist.
+	if pgCode(err) == "22023" || pgCode(err) == "42704" {
+		return tenant.Errorf(tenant.EUNAUTHORIZED, "invalid API key")
+	}
+	return fmt.Errorf("enter tenant scope: %w", err)
+}
+
+// ValidateItem checks an item body.
+func ValidateItem(in tenant.ItemInput) error {
+	if in.Name == "" || len(in.Name) > 200 {
+		return tenant.FieldError("name", "name must be 1 to 200 bytes")
+	}
+	if !utf8.ValidString(in.Name) || bytes.IndexByte([]byte(in.Name), 0) >= 0 {
+		return tenant.FieldError("name", "name must be UTF-8 text without NUL")
+	}
+	if len(in.Data) > 0 {
+		if !json.Valid(in.Data) {
+			return tenant.FieldError("data", "data must be JSON")
+		}
+		// PostgreSQL jsonb cannot store U+0000.
+		if bytes.Contains(in.Data, []byte(`\u0000`)) {
+			return tenant.FieldError("data", "data must not contain \\u0000")
+		}
+	}
+	if len(in.Name)+len(in.Data) > tenant.MaxItemBytes {
+		return tenant.FieldError("data", "item is larger than %d bytes", tenant.MaxItemBytes)
+	}
+	return nil
+}
+
+const insertItemSQL = `WITH u AS (
+	UPDATE usage SET items = items + 1, bytes = bytes + $3::int
+	WHERE items + 1 <= $4::bigint AND bytes + $3::int <= $5::bigint
+	RETURNING 1
+), i AS (
+	INSERT INTO items (name, data, size) SELECT $1::text, $2::jsonb, $3::int FROM u
+	RETURNING id, name, data, created_at
+), e AS (
+	INSERT INTO item_events (item_id, action) SELECT id, 'create' FROM i
+)
+SELECT id::text, name, data::text, created_at FROM i`
+
+// CreateItem inserts an item unless it would take the tenant over its item
+// count or storage quota. The usage row is updated in the same statement, so
+// concurrent inserts serialize on it and the quota is never exceeded.
+func (s *ItemService) CreateItem(ctx context.Context, p *tenant.Principal, lim tenant.Limits, in tenant.ItemInput) (*tenant.Item, error) {
+	if err := ValidateItem(in); err != nil {
+		return nil, err
+	}
+	data := in.Data
+	if len(data) == 0 {
+		data = json.RawMessage("null")
+	}
+	size := len(in.Name) + len(data)
+	br := s.db.Pool.SendBatch(ctx, scoped(p, insertItemSQL, in.Name, string(data), size, lim.MaxItems, lim.MaxStorageBytes))
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, scopeErr(err)
+	}
+	it, err := scanItem(br.QueryRow())
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, &tenant.Error{Code: tenant.EQUOTA, Message: fmt.Sprintf(
+			"the %s tier allows %d items and %d bytes of storage", p.Tier, lim.MaxItems, lim.MaxStorageBytes)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert item: %w", err)
+	}
+	return it, br.Close()
+}
+
+func scanItem(row pgx.Row) (*tenant.Item, error) {
+	var it tenant.Item
+	var data string
+	var created time.Time
+	if err := row.Scan(&it.ID, &it.Name, &data, &created); err != nil {
+		return nil, err
+	}
+	it.Data = json.RawMessage(data)
+	it.CreatedAt = created.UTC()
+	return &it, nil
+}
+
+// ListItems returns the newest items first.
+func (s *ItemService) ListItems(ctx context.Context, p *tenant.Principal, limit int) ([]tenant.Item, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	br := s.db.Pool.SendBatch(ctx, scoped(p, `SELECT id::text, name, data::text, created_at FROM items ORDER BY created_at DESC, id LIMIT $1::int`, limit))
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, scopeErr(err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("list items: %w", err)
+	}
+	items := []tenant.Item{}
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list items: %w", err)
+		}
+		items = append(items, *it)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list items: %w", err)
+	}
+	return items, br.Close()
+}
+
+var errItemNotFound = tenant.Errorf(tenant.ENOTFOUND, "item not found")
+
+// GetItem returns one item of the caller's; any other id is not found.
+func (s *ItemService) GetItem(ctx context.Context, p *tenant.Principal, id string) (*tenant.Item, error) {
+	if !tenant.ValidID(id) {
+		return nil, errItemNotFound
+	}
+	br := s.db.Pool.SendBatch(ctx, scoped(p, `SELECT id::text, name, data::text, created_at FROM items WHERE id = $1::uuid`, id))
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, scopeErr(err)
+	}
+	it, err := scanItem(br.QueryRow())
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errItemNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get item: %w", err)
+	}
+	return it, br.Close()
+}
+
+const deleteItemSQL = `WITH d AS (
+	DELETE FROM items WHERE id = $1::uuid RETURNING id, size
+), u AS (
+	UPDATE usage SET items = usage.items - 1, bytes = usage.bytes - d.size FROM d RETURNING 1
+), e AS (
+	INSERT INTO item_events (item_id, action) SELECT id, 'delete' FROM d
+)
+SELECT count(*) FROM d`
+
+// DeleteItem deletes one item of the caller's and returns its quota.
+func (s *ItemService) DeleteItem(ctx context.Context, p *tenant.Principal, id string) error {
+	if !tenant.ValidID(id) {
+		return errItemNotFound
+	}
+	br := s.db.Pool.SendBatch(ctx, scoped(p, deleteItemSQL, id))
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return scopeErr(err)
+	}
+	var n int
+	if err := br.QueryRow().Scan(&n); err != nil {
+		return fmt.Errorf("delete item: %w", err)
+	}
+	if n == 0 {
+		return errItemNotFound
+	}
+	return br.Close()
+}

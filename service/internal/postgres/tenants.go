@@ -1,0 +1,459 @@
+package postgres
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantco/platform/service/internal/tenant"
+)
+
+// TenantService implements tenant.Service.
+type TenantService struct {
+	db *DB
+	// RetentionDir, when set, receives a CSV dump of every tenant table before
+	// the schema is dropped at offboarding. Empty: no dump.
+	RetentionDir string
+	// idemKey encrypts stored idempotent responses (they hold the API key).
+	idemAEAD cipher.AEAD
+	// beforeCommit is a test hook run inside the onboarding transaction.
+	beforeCommit func(ctx context.Context, tx pgx.Tx) error
+}
+
+var _ tenant.Service = (*TenantService)(nil)
+
+// NewTenantService builds the service. secret keys the encryption of stored
+// idempotent responses.
+func NewTenantService(db *DB, secret string) *TenantService {
+	k := sha256.Sum256([]byte("tenantd idempotency v1\x00" + secret))
+	block, err := aes.NewCipher(k[:])
+	if err != nil {
+		panic(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return &TenantService{db: db, idemAEAD: aead}
+}
+
+// SetBeforeCommitHook installs a function run inside the onboarding
+// transaction just before COMMIT (tests use it to kill the connection).
+func (s *TenantService) SetBeforeCommitHook(f func(ctx context.Context, tx pgx.Tx) error) {
+	s.beforeCommit = f
+}
+
+const tenantCols = `id::text, slug, tier, schema_name, status, schema_version, created_at, updated_at`
+
+func scanTenant(row pgx.Row) (*tenant.Tenant, error) {
+	var t tenant.Tenant
+	var tier, status string
+	if err := row.Scan(&t.ID, &t.Slug, &tier, &t.Schema, &status, &t.SchemaVersion, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		return nil, err
+	}
+	t.Tier, t.Status = tenant.Tier(tier), tenant.Status(status)
+	return &t, nil
+}
+
+// Create onboards a tenant in one transaction.
+func (s *TenantService) Create(ctx context.Context, req tenant.CreateRequest, idemKey string) (*tenant.Created, bool, error) {
+	if err := req.Validate(); err != nil {
+		return nil, false, err
+	}
+	if len(idemKey) > 255 {
+		return nil, false, tenant.FieldError("Idempotency-Key", "Idempotency-Key is longer than 255 bytes")
+	}
+	reqHash := sha256.Sum256([]byte(req.Slug + "\x00" + string(req.Tier)))
+	id := tenant.NewID()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	c := &tenant.Created{
+		Tenant: tenant.Tenant{ID: id, Slug: req.Slug, Tier: req.Tier, Schema: tenant.SchemaName(id),
+			Status: tenant.StatusActive, SchemaVersion: LatestVersion(), CreatedAt: now, UpdatedAt: now},
+		APIKey: tenant.NewAPIKey(),
+	}
+	keyHash, _ := tenant.ParseAPIKey(c.APIKey)
+
+	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		if idemKey != "" {
+			sealed, err := s.seal(c)
+			if err != nil {
+				return err
+			}
+			// First statement: a concurrent request with the same key waits
+			// here until ours commits or rolls back.
+			if _, err := tx.Exec(ctx, `INSERT INTO tenantd.idempotency (key, request_hash, tenant_id, response) VALUES ($1::text, $2::bytea, $3::uuid, $4::bytea)`,
+				idemKey, reqHash[:], id, sealed); err != nil {
+				return fmt.Errorf("record idempotency key: %w", err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO tenantd.tenants (id, slug, tier, schema_name, key_hash, status, schema_version, created_at, updated_at)
+			VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::bytea, 'active', $6::int, $7::timestamptz, $7::timestamptz)`,
+			id, req.Slug, string(req.Tier), c.Schema, keyHash, c.SchemaVersion, now); err != nil {
+			return fmt.Errorf("insert ledger row: %w", err)
+		}
+		if err := provision(ctx, tx, c.Schema); err != nil {
+			return err
+		}
+		if s.beforeCommit != nil {
+			return s.beforeCommit(ctx, tx)
+		}
+		return nil
+	})
+	if err != nil {
+		switch {
+		case pgCode(err) == "23505" && pgConstraint(err) == "idempotency_pkey":
+			return s.replay(ctx, idemKey, reqHash[:])
+		case pgCode(err) == "23505" && pgConstraint(err) == "tenants_live_slug":
+			return nil, false, &tenant.Error{Code: tenant.ECONFLICT, Message: "a tenant with this slug exists", Field: "slug"}
+		}
+		return nil, false, fmt.Errorf("onboard tenant: %w", err)
+	}
+	return c, false, nil
+}
+
+// provision creates role, schema, tables and grants inside tx, in one round trip.
+func provision(ctx context.Context, tx pgx.Tx, schema string) error {
+	q := ident(schema)
+	sql := "CREATE ROLE " + q + " NOLOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;\n" +
+		"GRANT " + q + " TO CURRENT_USER;\n" +
+		"CREATE SCHEMA " + q + ";\n" +
+		"SELECT set_config('search_path', '" + schema + "', true);\n" +
+		pendingSQL(0) +
+		grantsSQL(schema)
+	if _, err := tx.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("provision schema %s: %w", schema, err)
+	}
+	return nil
+}
+
+func (s *TenantService) seal(c *tenant.Created) ([]byte, error) {
+	plain, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, s.idemAEAD.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return s.idemAEAD.Seal(nonce, nonce, plain, nil), nil
+}
+
+func (s *TenantService) replay(ctx context.Context, idemKey string, reqHash []byte) (*tenant.Created, bool, error) {
+	var stored, sealed []byte
+	err := s.db.Pool.QueryRow(ctx, `SELECT request_hash, response FROM tenantd.idempotency WHERE key = $1::text`, idemKey).Scan(&stored, &sealed)
+	if err != nil {
+		return nil, false, fmt.Errorf("read idempotency record: %w", err)
+	}
+	if string(stored) != string(reqHash) {
+		return nil, false, &tenant.Error{Code: tenant.EIDEMPOTENCY, Message: "Idempotency-Key was used with a different request body", Field: "Idempotency-Key"}
+	}
+	n := s.idemAEAD.NonceSize()
+	if len(sealed) < n {
+		return nil, false, errors.New("idempotency record is corrupt")
+	}
+	plain, err := s.idemAEAD.Open(nil, sealed[:n], sealed[n:], nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("decrypt idempotency record (was ADMIN_TOKEN rotated?): %w", err)
+	}
+	var c tenant.Created
+	if err := json.Unmarshal(plain, &c); err != nil {
+		return nil, false, err
+	}
+	return &c, true, nil
+}
+
+// Get returns a tenant that is not deleted.
+func (s *TenantService) Get(ctx context.Context, id string) (*tenant.Tenant, error) {
+	if !tenant.ValidID(id) {
+		return nil, tenant.Errorf(tenant.ENOTFOUND, "tenant not found")
+	}
+	t, err := scanTenant(s.db.Pool.QueryRow(ctx, `SELECT `+tenantCols+` FROM tenantd.tenants WHERE id = $1::uuid AND status = 'active'`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, tenant.Errorf(tenant.ENOTFOUND, "tenant not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get tenant: %w", err)
+	}
+	return t, nil
+}
+
+// SetTier changes a tenant's tier; the next request sees it (no cache).
+func (s *TenantService) SetTier(ctx context.Context, id string, tier tenant.Tier) (*tenant.Tenant, error) {
+	if _, err := tenant.ParseTier(string(tier)); err != nil {
+		return nil, err
+	}
+	if !tenant.ValidID(id) {
+		return nil, tenant.Errorf(tenant.ENOTFOUND, "tenant not found")
+	}
+	t, err := scanTenant(s.db.Pool.QueryRow(ctx, `UPDATE tenantd.tenants SET tier = $2::text, updated_at = now()
+		WHERE id = $1::uuid AND status = 'active' RETURNING `+tenantCols, id, string(tier)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, tenant.Errorf(tenant.ENOTFOUND, "tenant not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("set tier: %w", err)
+	}
+	return t, nil
+}
+
+// SetTierByStripe applies a Stripe event once: the event id is recorded in
+// the same transaction as the tier change. It reports whether the event was
+// new. The tenant is found by id (subscription metadata tenant_id) or by the
+// Stripe customer recorded earlier.
+func (s *TenantService) SetTierByStripe(ctx context.Context, eventID, eventType, tenantID, customer string, tier tenant.Tier) (bool, error) {
+	applied := false
+	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO tenantd.stripe_events (id, type) VALUES ($1::text, $2::text) ON CONFLICT (id) DO NOTHING`, eventID, eventType)
+		if err != nil {
+			return fmt.Errorf("record stripe event: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil // seen before
+		}
+		applied = true
+		var q string
+		var args []any
+		if tenant.ValidID(tenantID) {
+			q = `UPDATE tenantd.tenants SET tier = $2::text, stripe_customer = coalesce(nullif($3::text, ''), stripe_customer), updated_at = now()
+				WHERE id = $1::uuid AND status = 'active'`
+			args = []any{tenantID, string(tier), customer}
+		} else {
+			q = `UPDATE tenantd.tenants SET tier = $2::text, updated_at = now() WHERE stripe_customer = $1::text AND status = 'active'`
+			args = []any{customer, string(tier)}
+		}
+		tag, err = tx.Exec(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("apply stripe tier: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			// Keep the event recorded: Stripe retries would not find the tenant either.
+			s.db.log.Warn("stripe event for unknown tenant", "event", eventID, "type", eventType)
+		}
+		return nil
+	})
+	return applied, err
+}
+
+// Authenticate maps a key hash to its active tenant.
+func (s *TenantService) Authenticate(ctx context.Context, keyHash []byte) (*tenant.Principal, error) {
+	p := &tenant.Principal{KeyHash: keyHash}
+	var tier string
+	err := s.db.Pool.QueryRow(ctx, `SELECT id::text, slug, tier FROM tenantd.tenants WHERE key_hash = $1::bytea AND status = 'active'`, keyHash).
+		Scan(&p.TenantID, &p.Slug, &tier)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, tenant.Errorf(tenant.EUNAUTHORIZED, "invalid API key")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	p.Tier = tenant.Tier(tier)
+	return p, nil
+}
+
+// CountByTier counts active tenants per tier (for metrics).
+func (s *TenantService) CountByTier(ctx context.Context) (map[tenant.Tier]int, error) {
+	rows, err := s.db.Pool.Query(ctx, `SELECT tier, count(*)::int FROM tenantd.tenants WHERE status = 'active' GROUP BY tier`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[tenant.Tier]int{}
+	for rows.Next() {
+		var t string
+		var n int
+		if err := rows.Scan(&t, &n); err != nil {
+			return nil, err
+		}
+		out[tenant.Tier(t)] = n
+	}
+	return out, rows.Err()
+}
+
+// Delete offboards a tenant: the key is revoked and the status changed first
+// (committed, so the key stops working at once), then the optional retention
+// dump, then schema and role are dropped. A crash in between leaves status
+// 'offboarding', which Reconcile finishes.
+func (s *TenantService) Delete(ctx context.Context, id string) error {
+	if !tenant.ValidID(id) {
+		return tenant.Errorf(tenant.ENOTFOUND, "tenant not found")
+	}
+	var schema string
+	err := s.db.Pool.QueryRow(ctx, `UPDATE tenantd.tenants SET status = 'offboarding', key_hash = NULL, updated_at = now()
+		WHERE id = $1::uuid AND status IN ('active', 'offboarding') RETURNING schema_name`, id).Scan(&schema)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return tenant.Errorf(tenant.ENOTFOUND, "tenant not found")
+	}
+	if err != nil {
+		return fmt.Errorf("revoke tenant: %w", err)
+	}
+	return s.finishOffboarding(ctx, id, schema)
+}
+
+func (s *TenantService) finishOffboarding(ctx context.Context, id, schema string) error {
+	if s.RetentionDir != "" {
+		if err := s.dump(ctx, id, schema); err != nil {
+			return fmt.Errorf("retention dump of %s: %w", id, err)
+		}
+	}
+	return pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		if err := dropSchemaAndRole(ctx, tx, schema); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE tenantd.tenants SET status = 'deleted', deleted_at = now(), updated_at = now() WHERE id = $1::uuid`, id)
+		return err
+	})
+}
+
+func dropSchemaAndRole(ctx context.Context, tx pgx.Tx, schema string) error {
+	q := ident(schema)
+	var hasSchema, hasRole bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1::text),
+		EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1::text)`, schema).Scan(&hasSchema, &hasRole); err != nil {
+		return err
+	}
+	sql := ""
+	if hasSchema {
+		sql += "DROP SCHEMA " + q + " CASCADE;\n"
+	}
+	if hasRole {
+		sql += "DROP ROLE " + q + ";\n"
+	}
+	if sql == "" {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("drop schema and role %s: %w", schema, err)
+	}
+	return nil
+}
+
+// dump writes each tenant table as CSV under RetentionDir/<id>-<unix>/.
+func (s *TenantService) dump(ctx context.Context, id, schema string) error {
+	dir := filepath.Join(s.RetentionDir, fmt.Sprintf("%s-%d", id, time.Now().Unix()))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	conn, err := s.db.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	rows, err := conn.Query(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1::text AND c.relkind = 'r' ORDER BY 1`, schema)
+	if err != nil {
+		return err
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, tbl := range tables {
+		f, err := os.OpenFile(filepath.Join(dir, tbl+".csv"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = conn.Conn().PgConn().CopyTo(ctx, f, "COPY "+ident(schema)+"."+pgx.Identifier{tbl}.Sanitize()+" TO STDOUT WITH (FORMAT csv, HEADER true)")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Reconcile runs at start. It finishes offboardings that crashed after the key
+// was revoked, drops schemas and roles that no live ledger row owns (an
+// onboarding that was interrupted outside its transaction, or a manual step),
+// reports live tenants whose schema or role is missing, and expires
+// idempotency records older than 24 h.
+func (s *TenantService) Reconcile(ctx context.Context) (ReconcileReport, error) {
+	var rep ReconcileReport
+	rows, err := s.db.Pool.Query(ctx, `SELECT id::text, schema_name FROM tenantd.tenants WHERE status = 'offboarding'`)
+	if err != nil {
+		return rep, err
+	}
+	type pair struct{ id, schema string }
+	pending, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pair, error) {
+		var p pair
+		return p, r.Scan(&p.id, &p.schema)
+	})
+	if err != nil {
+		return rep, err
+	}
+	for _, p := range pending {
+		if err := s.finishOffboarding(ctx, p.id, p.schema); err != nil {
+			return rep, fmt.Errorf("finish offboarding %s: %w", p.id, err)
+		}
+		rep.FinishedOffboardings++
+	}
+
+	// Orphans: tenant-shaped schemas in this database, and tenant-shaped
+	// roles granted to us, that no active ledger row owns. Roles are
+	// cluster-wide, so only roles we are a member of are considered.
+	rows, err = s.db.Pool.Query(ctx, `
+		SELECT name FROM (
+			SELECT nspname AS name FROM pg_namespace WHERE nspname ~ '^t_[0-9a-f]{32}$'
+			UNION
+			SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+			WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user) AND r.rolname ~ '^t_[0-9a-f]{32}$'
+		) n
+		WHERE NOT EXISTS (SELECT 1 FROM tenantd.tenants t WHERE t.schema_name = n.name AND t.status = 'active')`)
+	if err != nil {
+		return rep, err
+	}
+	orphans, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return rep, err
+	}
+	for _, o := range orphans {
+		if err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error { return dropSchemaAndRole(ctx, tx, o) }); err != nil {
+			return rep, fmt.Errorf("drop orphan %s: %w", o, err)
+		}
+		s.db.log.Warn("reconciler dropped orphan tenant schema/role", "name", o)
+		rep.DroppedOrphans++
+	}
+
+	rows, err = s.db.Pool.Query(ctx, `SELECT t.id::text FROM tenantd.tenants t WHERE t.status = 'active' AND (
+		NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = t.schema_name) OR
+		NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = t.schema_name))`)
+	if err != nil {
+		return rep, err
+	}
+	broken, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return rep, err
+	}
+	for _, id := range broken {
+		s.db.log.Error("active tenant is missing its schema or role", "tenant", id)
+	}
+	rep.Broken = broken
+
+	if _, err := s.db.Pool.Exec(ctx, `DELETE FROM tenantd.idempotency WHERE created_at < now() - interval '24 hours'`); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// ReconcileReport says what Reconcile did.
+type ReconcileReport struct {
+	FinishedOffboardings int
+	DroppedOrphans       int
+	Broken               []string
+}
+
+func (r ReconcileReport) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int("finished_offboardings", r.FinishedOffboardings),
+		slog.Int("dropped_orphans", r.DroppedOrphans), slog.Int("broken", len(r.Broken)))
+}

@@ -1,0 +1,78 @@
+package tenant
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. The HTTP adapter maps each to a status; only EINTERNAL is logged
+// with details, and its message is never shown to the caller.
+const (
+	EINVALID      = "invalid"                // 400
+	EUNAUTHORIZED = "unauthorized"           // 401
+	EQUOTA        = "quota_exceeded"         // 403
+	EFORBIDDEN    = "forbidden"              // 403
+	ENOTFOUND     = "not_found"              // 404
+	ECONFLICT     = "conflict"               // 409
+	EIDEMPOTENCY  = "idempotency_key_reused" // 422
+	ERATELIMITED  = "rate_limited"           // 429
+	EINTERNAL     = "internal"               // 500
+	EPAUSED       = "onboarding_paused"      // 503
+	EREADONLY     = "read_only"              // 503
+	EUNAVAILABLE  = "unavailable"            // 503
+)
+
+// Error is a domain error with a machine-readable code, a message safe to show
+// to the caller, and optionally the offending input field.
+type Error struct {
+	Code    string
+	Message string
+	Field   string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (field %s)", e.Code, e.Message, e.Field)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Errorf builds an *Error.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError builds an EINVALID error about one input field.
+func FieldError(field, format string, args ...any) *Error {
+	return &Error{Code: EINVALID, Message: fmt.Sprintf(format, args...), Field: field}
+}
+
+// ErrorCode returns the code of err, EINTERNAL for anything that is not *Error.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	if err == nil {
+		return ""
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the caller-safe message of err.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// ErrorField returns the offending field of err, if any.
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}
