@@ -207,11 +207,11 @@ func (s *TenantService) SetTier(ctx context.Context, id string, tier tenant.Tier
 	return t, nil
 }
 
-// SetTierByStripe applies a Stripe event once: the event id is recorded in
+// ApplyStripeTier applies a Stripe event once: the event id is recorded in
 // the same transaction as the tier change. It reports whether the event was
 // new. The tenant is found by id (subscription metadata tenant_id) or by the
 // Stripe customer recorded earlier.
-func (s *TenantService) SetTierByStripe(ctx context.Context, eventID, eventType, tenantID, customer string, tier tenant.Tier) (bool, error) {
+func (s *TenantService) ApplyStripeTier(ctx context.Context, eventID, eventType, tenantID, customer string, tier tenant.Tier) (bool, error) {
 	applied := false
 	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO tenantd.stripe_events (id, type) VALUES ($1::text, $2::text) ON CONFLICT (id) DO NOTHING`, eventID, eventType)

@@ -92,6 +92,10 @@ type Service interface {
 	// Authenticate maps an API key hash to its active tenant.
 	Authenticate(ctx context.Context, keyHash []byte) (*Principal, error)
 	CountByTier(ctx context.Context) (map[Tier]int, error)
+	// ApplyStripeTier sets a tier from a Stripe event exactly once per event
+	// id; it reports whether the event was new. The tenant is found by id, or
+	// else by its Stripe customer.
+	ApplyStripeTier(ctx context.Context, eventID, eventType, tenantID, customer string, tier Tier) (bool, error)
 }
 
 // ItemService runs every call inside the caller's schema and role.

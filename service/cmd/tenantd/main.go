@@ -1,0 +1,194 @@
+// Command tenantd is the tenant provisioning service.
+//
+//	tenantd [serve]            serve the HTTP API (reconciles tenants first)
+//	tenantd migrate [-workers N]   bring every tenant schema to the latest version
+//	tenantd reconcile          finish or roll back interrupted on/offboardings
+//
+// Configuration comes from environment variables; see service/README.md.
+// (A cost-report subcommand may be added by service/internal/costreport.)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tenantco/platform/service/internal/config"
+	thttp "github.com/tenantco/platform/service/internal/http"
+	"github.com/tenantco/platform/service/internal/postgres"
+	tredis "github.com/tenantco/platform/service/internal/redis"
+	"github.com/tenantco/platform/service/internal/sns"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "tenantd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args)
+	case "migrate":
+		return migrate(ctx, args)
+	case "reconcile":
+		return reconcile(ctx, args)
+	case "help", "-h", "--help":
+		fmt.Println("usage: tenantd [serve|migrate [-workers N]|reconcile]")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (want serve, migrate or reconcile)", cmd)
+}
+
+func setup(ctx context.Context) (config.Config, *slog.Logger, *postgres.DB, error) {
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	slog.SetDefault(log)
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{
+		MaxConns: cfg.DBMaxConns, MaxConnLifetime: cfg.DBMaxConnLifetime, Logger: log,
+	})
+	if err != nil {
+		return cfg, log, nil, err
+	}
+	return cfg, log, db, nil
+}
+
+func migrate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	workers := fs.Int("workers", 4, "tenants migrated concurrently")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	_, log, db, err := setup(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rep, err := db.MigrateAll(ctx, *workers)
+	log.Info("migrate", "pending", rep.Pending, "migrated", rep.Migrated, "failed", rep.Failed,
+		"elapsed_ms", rep.Elapsed.Milliseconds(), "latest", postgres.LatestVersion())
+	return err
+}
+
+func reconcile(ctx context.Context, _ []string) error {
+	cfg, log, db, err := setup(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ts := postgres.NewTenantService(db, cfg.AdminToken)
+	ts.RetentionDir = cfg.RetentionDir
+	rep, err := ts.Reconcile(ctx)
+	log.Info("reconcile", "report", rep)
+	return err
+}
+
+func serve(ctx context.Context, _ []string) error {
+	cfg, log, db, err := setup(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tenants := postgres.NewTenantService(db, cfg.AdminToken)
+	tenants.RetentionDir = cfg.RetentionDir
+	rep, err := tenants.Reconcile(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile at start: %w", err)
+	}
+	log.Info("reconciled tenants", "report", rep)
+
+	rdb := tredis.Open(tredis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, TLS: cfg.RedisTLS, PoolSize: 64})
+	defer rdb.Close()
+
+	srv := &thttp.Server{
+		Tenants:      tenants,
+		Items:        postgres.NewItemService(db),
+		Limiter:      tredis.NewRateLimiter(rdb, cfg.RedisKeyPrefix),
+		Breaker:      tredis.NewBreaker(rdb, cfg.RedisKeyPrefix),
+		Limits:       cfg.TierLimits,
+		AdminToken:   cfg.AdminToken,
+		StripeSecret: cfg.StripeSecret,
+		PriceTiers:   cfg.StripePriceTiers,
+		SNS:          &sns.Verifier{Topics: cfg.SNSTopicARNs},
+		Logger:       log,
+		Ready: func(ctx context.Context) map[string]error {
+			return map[string]error{"postgres": db.Ping(ctx), "redis": rdb.Ping(ctx).Err()}
+		},
+	}
+	hs := &http.Server{
+		Addr:              cfg.ListenAddr,
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	if cfg.HeartbeatURL != "" {
+		go heartbeat(ctx, log, cfg.HeartbeatURL, srv.Ready)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	log.Info("tenantd listening", "addr", cfg.ListenAddr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// heartbeat pings a BetterStack heartbeat URL every minute while ready, so a
+// missing beat pages someone.
+func heartbeat(ctx context.Context, log *slog.Logger, url string, ready func(context.Context) map[string]error) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ok := true
+		for _, err := range ready(cctx) {
+			if err != nil {
+				ok = false
+			}
+		}
+		cancel()
+		if ok {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if resp, err := client.Do(req); err != nil {
+				log.Warn("heartbeat failed", "err", err)
+			} else {
+				resp.Body.Close()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,271 @@
+// Package http is tenantd's HTTP API: admin tenant management, the
+// tenant-scoped items resource, the Stripe and SNS hooks, health and metrics.
+package http
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tenantco/platform/service/internal/sns"
+	"github.com/tenantco/platform/service/internal/tenant"
+)
+
+// Server holds the API's dependencies. Build it, then serve Handler().
+type Server struct {
+	Tenants    tenant.Service
+	Items      tenant.ItemService
+	Limiter    tenant.RateLimiter
+	Breaker    tenant.BreakerStore
+	Limits     map[tenant.Tier]tenant.Limits
+	AdminToken string
+	// Stripe webhook; disabled (503) when StripeSecret is empty.
+	StripeSecret string
+	PriceTiers   map[string]tenant.Tier
+	// SNS budget-alert hook; disabled (503) when nil or without topics.
+	SNS *sns.Verifier
+	// Ready checks PostgreSQL and Redis for /readyz.
+	Ready  func(ctx context.Context) map[string]error
+	Logger *slog.Logger
+
+	Registry *prometheus.Registry
+	metrics  *metrics
+	adminSum [32]byte
+}
+
+// Handler builds the router. Call once.
+func (s *Server) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+	}
+	if s.Limits == nil {
+		s.Limits = tenant.DefaultLimits()
+	}
+	s.adminSum = sha256.Sum256([]byte("Bearer " + s.AdminToken))
+	s.metrics = newMetrics(s.Registry, s)
+
+	r := chi.NewRouter()
+	r.Use(s.instrument, s.recoverer)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.error(w, r, tenant.Errorf(tenant.ENOTFOUND, "no such route"))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody(tenant.Errorf("method_not_allowed", "method not allowed")))
+	})
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", s.readyz)
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireAdmin)
+		r.Post("/v1/tenants", s.createTenant)
+		r.Get("/v1/tenants/{id}", s.getTenant)
+		r.Patch("/v1/tenants/{id}", s.patchTenant)
+		r.Delete("/v1/tenants/{id}", s.deleteTenant)
+		r.Get("/v1/breaker", s.getBreaker)
+		r.Post("/v1/breaker", s.setBreaker)
+	})
+	r.Post("/v1/breaker/sns", s.snsHook)
+	r.Post("/v1/billing/stripe", s.stripeHook)
+
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireTenant)
+		r.Post("/v1/items", s.createItem)
+		r.Get("/v1/items", s.listItems)
+		r.Get("/v1/items/{id}", s.getItem)
+		r.Delete("/v1/items/{id}", s.deleteItem)
+	})
+	return r
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	body := map[string]string{}
+	ok := true
+	if s.Ready != nil {
+		for name, err := range s.Ready(ctx) {
+			if err != nil {
+				ok = false
+				body[name] = "unreachable"
+				s.Logger.Warn("readiness check failed", "dependency", name, "err", err)
+			} else {
+				body[name] = "ok"
+			}
+		}
+	}
+	if !ok {
+		writeJSON(w, http.StatusServiceUnavailable, body)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// ---- errors and JSON ----
+
+var statusByCode = map[string]int{
+	tenant.EINVALID:      http.StatusBadRequest,
+	tenant.EUNAUTHORIZED: http.StatusUnauthorized,
+	tenant.EQUOTA:        http.StatusForbidden,
+	tenant.EFORBIDDEN:    http.StatusForbidden,
+	tenant.ENOTFOUND:     http.StatusNotFound,
+	tenant.ECONFLICT:     http.StatusConflict,
+	tenant.EIDEMPOTENCY:  http.StatusUnprocessableEntity,
+	tenant.ERATELIMITED:  http.StatusTooManyRequests,
+	tenant.EINTERNAL:     http.StatusInternalServerError,
+	tenant.EPAUSED:       http.StatusServiceUnavailable,
+	tenant.EREADONLY:     http.StatusServiceUnavailable,
+	tenant.EUNAVAILABLE:  http.StatusServiceUnavailable,
+}
+
+type errorJSON struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	} `json:"error"`
+}
+
+func errorBody(err error) errorJSON {
+	var b errorJSON
+	b.Error.Code, b.Error.Message, b.Error.Field = tenant.ErrorCode(err), tenant.ErrorMessage(err), tenant.ErrorField(err)
+	return b
+}
+
+// error writes err as JSON; internal errors are logged and never shown.
+func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	code := tenant.ErrorCode(err)
+	status, ok := statusByCode[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if code == tenant.EINTERNAL {
+		s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tenantd"`)
+	}
+	writeJSON(w, status, errorBody(err))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decode reads one JSON object of at most limit bytes, refusing unknown
+// fields and trailing data.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tenant.Errorf(tenant.EINVALID, "body is larger than %d bytes", limit)
+		}
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) && ute.Field != "" {
+			return tenant.FieldError(ute.Field, "%s has the wrong JSON type", ute.Field)
+		}
+		return tenant.Errorf(tenant.EINVALID, "body must be one JSON object with known fields")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return tenant.Errorf(tenant.EINVALID, "body must be one JSON object with known fields")
+	}
+	return nil
+}
+
+// ---- auth ----
+
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+		if s.AdminToken == "" || subtle.ConstantTimeCompare(got[:], s.adminSum[:]) != 1 {
+			s.error(w, r, tenant.Errorf(tenant.EUNAUTHORIZED, "admin token required"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type ctxKey int
+
+const principalKey ctxKey = 1
+
+type scope struct {
+	p   *tenant.Principal
+	lim tenant.Limits
+}
+
+// requireTenant authenticates the API key, applies the breaker to the tier's
+// limits and takes one token from the tenant's rate limit. Every failure to
+// decide refuses the request (fail closed).
+func (s *Server) requireTenant(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := tenant.ParseBearer(r.Header.Get("Authorization"))
+		if !ok {
+			s.error(w, r, tenant.Errorf(tenant.EUNAUTHORIZED, "Authorization: Bearer <api_key> required"))
+			return
+		}
+		hash, err := tenant.ParseAPIKey(tok)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		p, err := s.Tenants.Authenticate(r.Context(), hash)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		level, err := s.Breaker.Level(r.Context())
+		if err != nil {
+			s.metrics.rateDecisions.WithLabelValues(string(p.Tier), "error").Inc()
+			s.error(w, r, tenant.Errorf(tenant.EUNAVAILABLE, "limits cannot be checked right now; retry later"))
+			s.Logger.Warn("breaker unavailable, refusing", "err", err)
+			return
+		}
+		lim := s.Limits[p.Tier].Effective(p.Tier, level)
+		d, err := s.Limiter.Allow(r.Context(), p.TenantID, lim)
+		if err != nil {
+			s.metrics.rateDecisions.WithLabelValues(string(p.Tier), "error").Inc()
+			s.Logger.Warn("rate limiter unavailable, refusing", "err", err)
+			w.Header().Set("Retry-After", "1")
+			s.error(w, r, tenant.Errorf(tenant.EUNAVAILABLE, "rate limiter unavailable; retry later"))
+			return
+		}
+		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(lim.RatePerSecond))
+		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
+		if !d.Allowed {
+			s.metrics.rateDecisions.WithLabelValues(string(p.Tier), "limited").Inc()
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Max(1, math.Ceil(d.RetryAfter.Seconds())))))
+			s.error(w, r, tenant.Errorf(tenant.ERATELIMITED, "rate limit of the %s tier exceeded", p.Tier))
+			return
+		}
+		s.metrics.rateDecisions.WithLabelValues(string(p.Tier), "allowed").Inc()
+		ctx := context.WithValue(r.Context(), principalKey, &scope{p: p, lim: lim})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func scopeOf(r *http.Request) *scope { return r.Context().Value(principalKey).(*scope) }
