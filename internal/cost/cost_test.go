@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"math"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -946,6 +949,33 @@ func TestRoundCents(t *testing.T) {
 	} {
 		if got := roundCents(in); got != want {
 			t.Errorf("roundCents(%v) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// The cost model stays light: no cloud SDK in its (non-test) imports; the
+// AWS SDK lives in internal/cost/pricelist only.
+func TestNoHeavyImports(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			p := strings.Trim(imp.Path.Value, `"`)
+			for _, bad := range []string{"pulumi-aws", "pulumi-eks", "pulumi-kubernetes", "aws-sdk-go", "internal/cost/pricelist"} {
+				if strings.Contains(p, bad) {
+					t.Errorf("%s imports %s", f, p)
+				}
+			}
 		}
 	}
 }
