@@ -735,6 +735,18 @@ func TestUnknownInputsFallBack(t *testing.T) {
 			t.Errorf("no assumption for %s", key)
 		}
 	}
+	// A launch template referenced by an unknown name: the stack's only one.
+	lt := res("aws:ec2/launchTemplate:LaunchTemplate", "lt", map[string]any{"name": "x-nodes",
+		"blockDeviceMappings": []any{map[string]any{"ebs": map[string]any{"volumeSize": 100.0, "volumeType": "gp3"}}}})
+	ng := res("eks:index:ManagedNodeGroup", "ng", map[string]any{"instanceTypes": []any{"t3.large"},
+		"scalingConfig": map[string]any{"desiredSize": 1.0, "maxSize": 2.0}, "launchTemplate": map[string]any{"name": U, "version": U}})
+	est = estimate(t, []inventory.Resource{lt, ng}, DefaultUsage())
+	// 2 x 100 GB x 0.08 = 16.00 (expected 1 node: 8.00)
+	checkLines(t, est, "ng", []want{{component: "instance hours", monthly: 121.47, expected: 60.74}, {component: "EBS storage", monthly: 16.00, expected: 8.00}})
+	if a := est.Assumptions[ng.URN+" launchTemplate"]; !strings.Contains(a, "unknown") {
+		t.Errorf("launch template assumption %q", a)
+	}
+
 	// Node counts all unknown: an error naming the node group.
 	_, err := model(t).Estimate([]inventory.Resource{res("eks:index:ManagedNodeGroup", "ng", map[string]any{"instanceTypes": []any{"t3.large"},
 		"scalingConfig": map[string]any{"minSize": U, "desiredSize": U, "maxSize": U}})}, DefaultUsage(), at)

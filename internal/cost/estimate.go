@@ -112,6 +112,7 @@ func (m *Model) Estimate(rs []inventory.Resource, u Usage, at time.Time) (*Estim
 		}
 		switch r.Type {
 		case "aws:ec2/launchTemplate:LaunchTemplate":
+			e.allLaunchTmpls = append(e.allLaunchTmpls, r)
 			if n, ok := r.String("name"); ok && n != "" {
 				e.launchTmpls[n] = r
 			}
@@ -175,15 +176,16 @@ type estimator struct {
 	u  Usage
 	at time.Time
 
-	byURN         map[string]*inventory.Resource
-	launchTmpls   map[string]*inventory.Resource // by `name` input
-	budgetByName  map[string]string              // budget `name` input -> URN
-	actionBudgets map[string]bool                // budget names referenced by a BudgetAction
-	pricedBudgets map[string]bool                // action-enabled budget names already priced
-	logGroups     int
-	rdsInstances  int
-	ecrRepos      int
-	eksChildren   int
+	byURN          map[string]*inventory.Resource
+	launchTmpls    map[string]*inventory.Resource // by `name` input
+	allLaunchTmpls []*inventory.Resource
+	budgetByName   map[string]string // budget `name` input -> URN
+	actionBudgets  map[string]bool   // budget names referenced by a BudgetAction
+	pricedBudgets  map[string]bool   // action-enabled budget names already priced
+	logGroups      int
+	rdsInstances   int
+	ecrRepos       int
+	eksChildren    int
 
 	lines       []Line
 	free        []string
@@ -619,6 +621,9 @@ func (e *estimator) managedNodeGroup(r *inventory.Resource) {
 		if lt == nil {
 			e.note(r, "launchTemplate", fmt.Sprintf("launch template %q not found among the stack's aws:ec2/launchTemplate:LaunchTemplate names: 20 GiB gp2 root volume assumed", ltName))
 		}
+	case hasLT && len(e.allLaunchTmpls) == 1:
+		lt = e.allLaunchTmpls[0]
+		e.note(r, "launchTemplate", fmt.Sprintf("launch template name unknown or given by id: the stack's only launch template %q is assumed", name(lt)))
 	case hasLT:
 		e.note(r, "launchTemplate", "launch template not resolvable by name (id or unknown name): 20 GiB gp2 root volume assumed")
 	}
@@ -925,10 +930,11 @@ func (e *estimator) rdsInstance(r *inventory.Resource) {
 		if dst == absent {
 			days = 7
 		}
-		if dst == unknown || pst == unknown {
+		priced := dst == unknown || days > 7
+		if priced && (dst == unknown || pst == unknown) {
 			e.note(r, "performanceInsights", "Performance Insights enabled/retention unknown (preview): long-term retention priced (conservative)")
 		}
-		if dst == unknown || days > 7 {
+		if priced {
 			if ok && inst.VCPU == 0 {
 				e.errs = append(e.errs, &MissingPriceError{Type: r.Type, Name: name(r), URN: r.URN, What: "vCPU count of RDS instance class", Value: class, Key: inst.Key})
 			} else if p, pok := e.rate(r, "rds.performance-insights", "price", "Performance Insights"); pok && ok {
