@@ -1,0 +1,276 @@
+package http_test
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tenantco/platform/service/internal/tenant"
+)
+
+// TestRateLimit_TierRateEnforced: a tenant hammering over its tier rate gets
+// 429 with Retry-After, and the admitted count in every window of W seconds
+// stays within Burst + Rate*W (the GCRA guarantee documented on Limits);
+// another tenant of the same tier is unaffected.
+func TestRateLimit_TierRateEnforced(t *testing.T) {
+	const rate, burst = 20, 5
+	e := newEnv(t, envOpts{limits: fmt.Sprintf("starter=rate:%d,burst:%d", rate, burst)})
+	noisy := e.onboard("noisy", tenant.TierStarter)
+	quiet := e.onboard("quiet", tenant.TierStarter)
+
+	var mu sync.Mutex
+	var admitted []time.Time
+	limited, other := 0, 0
+	stop := time.Now().Add(2 * time.Second)
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				r := e.do("GET", "/v1/items", noisy.APIKey, nil)
+				done := time.Now()
+				mu.Lock()
+				switch r.Status {
+				case 200:
+					admitted = append(admitted, done)
+				case 429:
+					limited++
+					if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 {
+						t.Errorf("429 without Retry-After: %q", r.Header.Get("Retry-After"))
+					}
+				default:
+					other++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	// The quiet tenant sends 4 req/s meanwhile: never limited.
+	quietLimited := 0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for time.Now().Before(stop) {
+			if r := e.do("GET", "/v1/items", quiet.APIKey, nil); r.Status != 200 {
+				quietLimited++
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}()
+	wg.Wait()
+	if limited == 0 || other != 0 || quietLimited != 0 {
+		t.Fatalf("admitted=%d limited=%d other=%d quietLimited=%d", len(admitted), limited, other, quietLimited)
+	}
+	sort.Slice(admitted, func(i, j int) bool { return admitted[i].Before(admitted[j]) })
+	// Completion times trail the Redis decision by a few ms; a 20 ms guard
+	// keeps jitter from counting one decision into the wrong window.
+	for _, w := range []time.Duration{250 * time.Millisecond, time.Second} {
+		bound := burst + int(float64(rate)*w.Seconds())
+		for i, t0 := range admitted {
+			n := 0
+			for _, t1 := range admitted[i:] {
+				if t1.Sub(t0) >= w-20*time.Millisecond {
+					break
+				}
+				n++
+			}
+			if n > bound {
+				t.Fatalf("%d admitted within %s (bound %d)", n, w, bound)
+			}
+		}
+	}
+	total := burst + int(float64(rate)*admitted[len(admitted)-1].Sub(admitted[0]).Seconds()) + 1
+	if len(admitted) > total {
+		t.Fatalf("admitted %d over the run, bound %d", len(admitted), total)
+	}
+	t.Logf("admitted %d, limited %d over 2 s at rate %d/s burst %d", len(admitted), limited, rate, burst)
+}
+
+// TestRateLimit_RedisDownFailsClosed runs its own redis-server, kills it and
+// checks that tenant requests and onboarding are refused, never unlimited.
+func TestRateLimit_RedisDownFailsClosed(t *testing.T) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatal("redis-server not on PATH: run scripts/test.sh (it installs it)")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	t.Cleanup(func() {
+		if !killed {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	for i := 0; ; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if i > 100 {
+			t.Fatal("private redis did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e := newEnv(t, envOpts{redisAddr: addr})
+	a := e.onboard("before-outage", tenant.TierPro)
+	expect(t, e.do("GET", "/v1/items", a.APIKey, nil), 200, "")
+
+	_ = cmd.Process.Signal(os.Kill)
+	_ = cmd.Wait()
+	killed = true
+	for i := range 10 {
+		r := e.do("GET", "/v1/items", a.APIKey, nil)
+		if r.Status != 503 && r.Status != 429 {
+			t.Fatalf("request %d with Redis down: %d %s", i, r.Status, r.Body)
+		}
+		r = e.do("POST", "/v1/items", a.APIKey, map[string]any{"name": "x"})
+		if r.Status != 503 && r.Status != 429 {
+			t.Fatalf("write %d with Redis down: %d %s", i, r.Status, r.Body)
+		}
+	}
+	r := e.do("POST", "/v1/tenants", adminToken, map[string]string{"slug": "during-outage", "tier": "pro"})
+	expect(t, r, 503, "unavailable")
+	r = e.do("GET", "/readyz", "", nil)
+	if r.Status != 503 || !strings.Contains(string(r.Body), `"redis":"unreachable"`) {
+		t.Fatalf("readyz with Redis down: %d %s", r.Status, r.Body)
+	}
+	expect(t, e.do("GET", "/healthz", "", nil), 200, "")
+}
+
+// TestQuota_HardLimits: item count and storage quotas are never exceeded,
+// even by concurrent writers; deleting frees quota.
+func TestQuota_HardLimits(t *testing.T) {
+	e := newEnv(t, envOpts{limits: "free=rate:10000,burst:10000,items:5,bytes:400"})
+	a := e.onboard("quota", tenant.TierFree)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	var ids []string
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.do("POST", "/v1/items", a.APIKey, map[string]any{"name": fmt.Sprintf("n%02d", i)})
+			mu.Lock()
+			defer mu.Unlock()
+			codes[r.Status]++
+			if r.Status == 201 {
+				var it tenant.Item
+				r.json(t, &it)
+				ids = append(ids, it.ID)
+			} else if r.code() != "quota_exceeded" {
+				t.Errorf("%d %s", r.Status, r.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	if codes[201] != 5 || codes[403] != 15 {
+		t.Fatalf("concurrent creates at items quota 5: %v", codes)
+	}
+	expect(t, e.do("DELETE", "/v1/items/"+ids[0], a.APIKey, nil), 204, "")
+	expect(t, e.do("POST", "/v1/items", a.APIKey, map[string]any{"name": "again"}), 201, "")
+	// storage: 400 bytes total; 5 small items used ~20; a 390-byte item does not fit
+	expect(t, e.do("DELETE", "/v1/items/"+ids[1], a.APIKey, nil), 204, "")
+	r := e.do("POST", "/v1/items", a.APIKey, map[string]any{"name": "big", "data": strings.Repeat("x", 390)})
+	expect(t, r, 403, "quota_exceeded")
+	expect(t, e.do("POST", "/v1/items", a.APIKey, map[string]any{"name": "small", "data": "x"}), 201, "")
+	// item too large for any tier
+	r = e.do("POST", "/v1/items", a.APIKey, map[string]any{"name": "huge", "data": strings.Repeat("x", tenant.MaxItemBytes+10)})
+	expect(t, r, 400, "invalid")
+}
+
+// TestBreaker_Levels: warn changes nothing for tenants; freeze refuses new
+// free tenants and halves free limits; emergency refuses all onboarding and
+// makes the free tier read-only; normal restores everything. The level lives
+// in Redis, so a second server instance (another replica) agrees.
+func TestBreaker_Levels(t *testing.T) {
+	e := newEnv(t, envOpts{limits: "free=rate:100,burst:100,items:4"})
+	free := e.onboard("free-one", tenant.TierFree)
+	pro := e.onboard("pro-one", tenant.TierPro)
+	set := func(level string) {
+		t.Helper()
+		expect(t, e.do("POST", "/v1/breaker", adminToken, map[string]string{"level": level}), 200, "")
+	}
+	expect(t, e.do("POST", "/v1/breaker", adminToken, map[string]string{"level": "panic"}), 400, "invalid")
+	expect(t, e.do("POST", "/v1/breaker", "", map[string]string{"level": "normal"}), 401, "unauthorized")
+
+	set("warn")
+	e.onboard("free-warn", tenant.TierFree)
+
+	set("freeze")
+	expect(t, e.do("POST", "/v1/tenants", adminToken, map[string]string{"slug": "free-frozen", "tier": "free"}), 503, "onboarding_paused")
+	e.onboard("pro-frozen", tenant.TierStarter)
+	r := e.do("GET", "/v1/items", free.APIKey, nil)
+	if r.Header.Get("X-RateLimit-Limit") != "50" {
+		t.Fatalf("free rate at freeze: %s", r.Header.Get("X-RateLimit-Limit"))
+	}
+	expect(t, e.do("POST", "/v1/items", free.APIKey, map[string]any{"name": "1"}), 201, "")
+	expect(t, e.do("POST", "/v1/items", free.APIKey, map[string]any{"name": "2"}), 201, "")
+	expect(t, e.do("POST", "/v1/items", free.APIKey, map[string]any{"name": "3"}), 403, "quota_exceeded") // items 4 halved to 2
+	if r := e.do("GET", "/v1/items", pro.APIKey, nil); r.Header.Get("X-RateLimit-Limit") != "100" {
+		t.Fatalf("pro limits changed at freeze: %s", r.Header.Get("X-RateLimit-Limit"))
+	}
+
+	set("emergency")
+	expect(t, e.do("POST", "/v1/tenants", adminToken, map[string]string{"slug": "pro-emerg", "tier": "enterprise"}), 503, "onboarding_paused")
+	expect(t, e.do("POST", "/v1/items", free.APIKey, map[string]any{"name": "w"}), 503, "read_only")
+	expect(t, e.do("GET", "/v1/items", free.APIKey, nil), 200, "")
+	expect(t, e.do("POST", "/v1/items", pro.APIKey, map[string]any{"name": "w"}), 201, "")
+	r = e.do("GET", "/v1/breaker", adminToken, nil)
+	if !strings.Contains(string(r.Body), "emergency") {
+		t.Fatalf("breaker: %s", r.Body)
+	}
+	m := e.do("GET", "/metrics", "", nil)
+	if !strings.Contains(string(m.Body), "tenantd_cost_breaker_level 3") {
+		t.Fatal("breaker metric not 3 at emergency")
+	}
+
+	set("normal")
+	e.onboard("free-after", tenant.TierFree)
+	expect(t, e.do("POST", "/v1/items", free.APIKey, map[string]any{"name": "3"}), 201, "")
+}
+
+func TestMetricsAndHealth(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	a := e.onboard("metrics", tenant.TierPro)
+	e.do("GET", "/v1/items", a.APIKey, nil)
+	e.do("GET", "/v1/items/"+tenant.NewID(), a.APIKey, nil)
+	expect(t, e.do("GET", "/healthz", "", nil), 200, "")
+	expect(t, e.do("GET", "/readyz", "", nil), 200, "")
+	body := string(e.do("GET", "/metrics", "", nil).Body)
+	for _, want := range []string{
+		`tenantd_http_requests_total{method="GET",route="/v1/items",status="200"} 1`,
+		`tenantd_http_requests_total{method="GET",route="/v1/items/{id}",status="404"} 1`,
+		`tenantd_http_request_duration_seconds_bucket{method="POST",route="/v1/tenants"`,
+		`tenantd_onboarding_duration_seconds_count 1`,
+		`tenantd_ratelimit_decisions_total{decision="allowed",tier="pro"} 2`,
+		`tenantd_tenants{tier="pro"} 1`,
+		`tenantd_tenants{tier="free"} 0`,
+		`tenantd_cost_breaker_level 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, a.ID) {
+		t.Error("metrics expose ids")
+	}
+}
