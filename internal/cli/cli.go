@@ -1,13 +1,137 @@
-// Package cli implements the program's offline subcommands.
+// Package cli implements the program's offline subcommands:
+//
+//	review --stack NAME | --config FILE [--json] [--dir DIR]
+//	prices refresh [--region REGION] [--out FILE]
+//
+// Exit codes: 0 OK or WARN, 1 DENY (over the ceiling or a mandatory
+// guardrail), 2 error (bad arguments or config, unknown stack, unpriced
+// resource).
 package cli
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tenantco/platform/internal/cost/pricelist"
+	"github.com/tenantco/platform/internal/review"
 )
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitDeny  = 1
+	ExitError = 2
+)
+
+// Now is the evaluation date of reviews; tests pin it.
+var Now = func() time.Time { return time.Now().UTC() }
 
 // Main runs a subcommand and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintf(stderr, "unknown command %q\n", args[0])
-	return 2
+	var err error
+	code := ExitOK
+	switch args[0] {
+	case "review":
+		code, err = reviewCmd(args[1:], stdout, stderr)
+	case "prices":
+		err = pricesCmd(args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return ExitOK
+	default:
+		err = fmt.Errorf("unknown command %q\n%s", args[0], usage)
+	}
+	if err != nil {
+		// One line naming the culprit; flag errors already printed usage.
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "error:", oneLine(err))
+		}
+		return ExitError
+	}
+	return code
+}
+
+const usage = `usage:
+  go run . review --stack NAME [--json]     review Pulumi.NAME.yaml offline (no AWS account)
+  go run . review --config FILE [--json]    review any stack config file
+  go run . prices refresh [--out FILE]      rebuild the price snapshot from the AWS Price List API
+  go run .                                  (no arguments) the Pulumi program, run by the Pulumi CLI
+`
+
+func reviewCmd(args []string, stdout, stderr io.Writer) (int, error) {
+	fs := flag.NewFlagSet("review", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stack := fs.String("stack", "", "stack name: reads Pulumi.<stack>.yaml in --dir")
+	file := fs.String("config", "", "path of a stack config file (instead of --stack)")
+	dir := fs.String("dir", ".", "project directory (holds Pulumi.yaml)")
+	asJSON := fs.Bool("json", false, "print one JSON document")
+	if err := fs.Parse(args); err != nil {
+		return ExitError, err
+	}
+	if fs.NArg() > 0 {
+		return ExitError, fmt.Errorf("review: unexpected argument %q", fs.Arg(0))
+	}
+	var sf *review.StackFile
+	var err error
+	switch {
+	case (*stack == "") == (*file == ""):
+		return ExitError, fmt.Errorf("review: give exactly one of --stack NAME or --config FILE")
+	case *stack != "":
+		sf, err = review.LoadStack(*dir, *stack)
+	default:
+		sf, err = review.LoadStackFile(*file)
+	}
+	if err != nil {
+		return ExitError, err
+	}
+	rep, err := review.Build(sf, Now())
+	if err != nil {
+		return ExitError, err
+	}
+	if *asJSON {
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteText(stdout)
+	}
+	if err != nil {
+		return ExitError, err
+	}
+	if rep.Denied() {
+		return ExitDeny, nil
+	}
+	return ExitOK, nil
+}
+
+func pricesCmd(args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "refresh" {
+		return fmt.Errorf("prices: the only subcommand is `refresh`")
+	}
+	fs := flag.NewFlagSet("prices refresh", flag.ContinueOnError)
+	region := fs.String("region", "us-east-1", "region to price")
+	out := fs.String("out", "", "write the snapshot here (default: standard output)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	w := stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	return pricelist.Refresh(ctx, w, *region)
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }

@@ -1,0 +1,131 @@
+package review
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tenantco/platform/internal/cost"
+	"github.com/tenantco/platform/internal/inventory"
+	"github.com/tenantco/platform/policies/rules"
+	"github.com/tenantco/platform/stacks"
+)
+
+// Report is the offline review of one stack. Its JSON form is a contract:
+// the PR cost comment and other tools read it (keep field names).
+type Report struct {
+	Stack       string               `json:"stack"`
+	Project     string               `json:"project"`
+	EvaluatedOn string               `json:"evaluated_on"`
+	Currency    string               `json:"currency"`
+	Prices      cost.PriceInfo       `json:"prices"`
+	Resources   []inventory.Resource `json:"resources"`
+	Costs       []cost.Line          `json:"costs"`
+	Free        []string             `json:"free"`
+	// MonthlyUSD is the ceiling case (node groups at max size), the number
+	// the verdict and the policy pack judge.
+	MonthlyUSD         float64 `json:"monthly_usd"`
+	ExpectedMonthlyUSD float64 `json:"expected_monthly_usd"`
+	CeilingUSD         float64 `json:"ceiling_usd"`
+	BudgetUSD          float64 `json:"budget_usd"`
+	// Verdict is the cost verdict: OK, WARN (>= 90 % of the ceiling), DENY
+	// (> 100 %). HeadroomUSD is ceiling - monthly.
+	Verdict     cost.Verdict      `json:"verdict"`
+	HeadroomUSD float64           `json:"headroom_usd"`
+	Assumptions map[string]string `json:"assumptions"`
+	// Policies are the guardrail results (the same rules as the policy pack);
+	// PolicyVerdict is DENY when any is mandatory.
+	Policies      []rules.Violation `json:"policies"`
+	PolicyVerdict cost.Verdict      `json:"policy_verdict"`
+}
+
+// Denied reports whether the stack must not be applied.
+func (r *Report) Denied() bool {
+	return r.Verdict == cost.VerdictDeny || r.PolicyVerdict == cost.VerdictDeny
+}
+
+// configGetter reads a stack file's platform keys for stacks.Load.
+type configGetter struct{ sf *StackFile }
+
+func (g configGetter) Get(k string) (string, bool) {
+	v, ok := g.sf.Config[stacks.Namespace+":"+k]
+	return v, ok
+}
+
+func (g configGetter) IsSecret(k string) bool {
+	full := stacks.Namespace + ":" + k
+	for _, s := range g.sf.SecretKeys {
+		if s == full {
+			return true
+		}
+	}
+	return false
+}
+
+// Build evaluates the program for a stack file and prices it at date at.
+// Errors (bad config, an unpriced resource) mean no verdict can be given.
+func Build(sf *StackFile, at time.Time) (*Report, error) {
+	if bad := stacks.UnknownKeys(sf.Keys()); len(bad) > 0 {
+		return nil, fmt.Errorf("stack %s: %s", sf.Stack, strings.Join(bad, "; "))
+	}
+	cfg, err := stacks.Load(configGetter{sf}, sf.Project, sf.Stack)
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", sf.Stack, err)
+	}
+	e, err := Run(stacks.Program, sf.Project, sf.Stack, sf.Config, sf.SecretKeys, false)
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: evaluate program: %w", sf.Stack, err)
+	}
+	resources := e.Resources()
+
+	model, err := cost.Load()
+	if err != nil {
+		return nil, err
+	}
+	est, err := model.Estimate(resources, cfg.Usage, at)
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", sf.Stack, err)
+	}
+	verdict, headroom := cost.Judge(est.MonthlyUSD, cfg.MonthlyCeilingUSD)
+
+	violations, err := rules.Evaluate(resources, rules.Settings{
+		Environment: cfg.Environment,
+		CeilingUSD:  cfg.MonthlyCeilingUSD,
+		Usage:       cfg.Usage,
+		At:          at,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: policies: %w", sf.Stack, err)
+	}
+	policyVerdict := cost.VerdictOK
+	for _, v := range violations {
+		switch {
+		case v.Level == rules.Mandatory:
+			policyVerdict = cost.VerdictDeny
+		case v.Level == rules.Advisory && policyVerdict == cost.VerdictOK:
+			policyVerdict = cost.VerdictWarn
+		}
+	}
+	if violations == nil {
+		violations = []rules.Violation{}
+	}
+	return &Report{
+		Stack:              sf.Stack,
+		Project:            sf.Project,
+		EvaluatedOn:        at.Format(time.DateOnly),
+		Currency:           "USD",
+		Prices:             est.Prices,
+		Resources:          resources,
+		Costs:              est.Lines,
+		Free:               est.Free,
+		MonthlyUSD:         est.MonthlyUSD,
+		ExpectedMonthlyUSD: est.ExpectedMonthlyUSD,
+		CeilingUSD:         cfg.MonthlyCeilingUSD,
+		BudgetUSD:          cfg.MonthlyBudgetUSD,
+		Verdict:            verdict,
+		HeadroomUSD:        headroom,
+		Assumptions:        est.Assumptions,
+		Policies:           violations,
+		PolicyVerdict:      policyVerdict,
+	}, nil
+}
