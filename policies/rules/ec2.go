@@ -26,8 +26,8 @@ var ebsEncrypted = Rule{
 		case typeEC2Instance:
 			out := requireBool(r, "rootBlockDevice.encrypted", true, false, why)
 			devices, st := listAt(r, "ebsBlockDevices")
-			if st == unknown {
-				return append(out, Unverified("ebsBlockDevices"))
+			if opaque(st) {
+				return append(out, cannotVerify("ebsBlockDevices", st))
 			}
 			for i := range devices {
 				out = append(out, requireBool(r, fmt.Sprintf("ebsBlockDevices.%d.encrypted", i), true, false, why)...)
@@ -36,8 +36,8 @@ var ebsEncrypted = Rule{
 		}
 		mappings, st := listAt(r, "blockDeviceMappings")
 		switch {
-		case st == unknown:
-			return []Finding{Unverified("blockDeviceMappings")}
+		case opaque(st):
+			return []Finding{cannotVerify("blockDeviceMappings", st)}
 		case len(mappings) == 0:
 			return []Finding{fail(`blockDeviceMappings is not set: the root volume's encryption would be left to the AMI; ` +
 				`declare the root device with ebs.encrypted = "true"`)}
@@ -45,8 +45,8 @@ var ebsEncrypted = Rule{
 		var out []Finding
 		for i, m := range mappings {
 			path := fmt.Sprintf("blockDeviceMappings.%d", i)
-			if _, isUnknown := m.(inventory.Unknown); isUnknown {
-				out = append(out, Unverified(path))
+			if _, mst := classify(m); opaque(mst) {
+				out = append(out, cannotVerify(path, mst))
 				continue
 			}
 			// Instance-store and suppressed devices are not EBS.
@@ -69,8 +69,8 @@ var ec2IMDSv2Required = Rule{
 	Check: func(r inventory.Resource, _ Context) []Finding {
 		tokens, st := strAt(r, "metadataOptions.httpTokens")
 		switch {
-		case st == unknown:
-			return []Finding{Unverified("metadataOptions.httpTokens")}
+		case opaque(st):
+			return []Finding{cannotVerify("metadataOptions.httpTokens", st)}
 		case st == absent:
 			return []Finding{fail(`metadataOptions.httpTokens is not set: IMDSv1 would stay enabled; set it to "required"`)}
 		case tokens != "required":

@@ -30,8 +30,8 @@ var eksSecretsEncryption = Rule{
 		resources, st := stringsAt(r, "encryptionConfig.resources")
 		switch {
 		case slices.Contains(resources, "secrets"):
-		case st == unknown:
-			out = append(out, Unverified("encryptionConfig.resources"))
+		case opaque(st):
+			out = append(out, cannotVerify("encryptionConfig.resources", st))
 		default:
 			out = append(out, fail(`encryptionConfig.resources does not contain "secrets": %s`, why))
 		}
@@ -58,8 +58,8 @@ var eksControlPlaneLogging = Rule{
 		switch {
 		case len(missing) == 0:
 			return nil
-		case st == unknown:
-			return []Finding{Unverified("enabledClusterLogTypes")}
+		case opaque(st):
+			return []Finding{cannotVerify("enabledClusterLogTypes", st)}
 		}
 		return []Finding{fail("enabledClusterLogTypes lacks %s: API calls to the cluster would not be audited",
 			strings.Join(missing, ", "))}
@@ -80,8 +80,8 @@ var eksEndpointRestricted = Rule{
 		// Both pulumi-eks and AWS default to a public endpoint.
 		public, st := boolAt(r, prefix+"endpointPublicAccess")
 		switch {
-		case st == unknown:
-			return []Finding{Unverified(prefix + "endpointPublicAccess")}
+		case opaque(st):
+			return []Finding{cannotVerify(prefix+"endpointPublicAccess", st)}
 		case st == known && !public:
 			return nil
 		}
@@ -92,8 +92,8 @@ var eksEndpointRestricted = Rule{
 			}
 		}
 		switch {
-		case st == unknown:
-			return []Finding{Unverified(prefix + "publicAccessCidrs")}
+		case opaque(st):
+			return []Finding{cannotVerify(prefix+"publicAccessCidrs", st)}
 		case len(cidrs) == 0:
 			return []Finding{fail("the public API endpoint is open to 0.0.0.0/0: %s is not set; "+
 				"restrict it or set %s to false", prefix+"publicAccessCidrs", prefix+"endpointPublicAccess")}
@@ -112,8 +112,9 @@ func eksDefaultNodeGroupClass(r inventory.Resource) (class string, st state, ok 
 	if skip, sst := boolAt(r, "skipDefaultNodeGroup"); sst == known && skip {
 		return "", known, false
 	}
-	if _, fst := lookup(r, "fargate"); fst != absent {
-		return "", known, false // Fargate replaces the default node group
+	// Fargate (any value but false) replaces the default node group.
+	if v, fst := lookup(r, "fargate"); fst != absent && v != false {
+		return "", known, false
 	}
 	class, st = strAt(r, "instanceType")
 	if st == absent {

@@ -52,8 +52,8 @@ var cacheAutomaticFailover = Rule{
 			}
 		}
 		switch {
-		case st == unknown:
-			out = append(out, Unverified("numCacheClusters"))
+		case opaque(st):
+			out = append(out, cannotVerify("numCacheClusters", st))
 		case st == absent:
 			out = append(out, fail("numCacheClusters is not set (default 1): need >= 2 nodes for failover"))
 		case n < 2:

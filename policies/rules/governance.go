@@ -28,10 +28,10 @@ var requiredTags = Rule{
 			// The engine may hand a provider's nested config over as JSON text.
 			v, st := walk(decodeJSONString(c.Provider.Inputs["defaultTags"]), "tags")
 			defaults, _ = decodeJSONString(v).(map[string]any)
-			defaultsUnknown = st == unknown
+			defaultsUnknown = opaque(st)
 		}
-		if _, st := lookup(r, "tags"); st == unknown {
-			return []Finding{Unverified("tags")}
+		if _, st := lookup(r, "tags"); opaque(st) {
+			return []Finding{cannotVerify("tags", st)}
 		}
 		var missing, unverified []string
 		for _, key := range RequiredTags {
@@ -137,8 +137,8 @@ var instanceClassAllowed = Rule{
 			out = append(out, fail("%s %s is not allowed in %s; allowed: %s",
 				field, class, envName(c.Environment), strings.Join(sameFamily(allowed, class), ", ")))
 		}
-		if st == unknown {
-			out = append(out, Unverified(strings.Fields(field)[0]))
+		if opaque(st) {
+			out = append(out, cannotVerify(strings.Fields(field)[0], st))
 		}
 		return out
 	},
@@ -180,8 +180,8 @@ var logGroupRetention = Rule{
 	Check: func(r inventory.Resource, _ Context) []Finding {
 		n, st := numAt(r, "retentionInDays")
 		switch {
-		case st == unknown:
-			return []Finding{Unverified("retentionInDays")}
+		case opaque(st):
+			return []Finding{cannotVerify("retentionInDays", st)}
 		case st == absent || n <= 0:
 			return []Finding{fail("retentionInDays is not set: the logs would be kept, and paid for, forever")}
 		}

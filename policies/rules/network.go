@@ -32,33 +32,33 @@ var sgNoWorldIngress = Rule{
 		case typeSGIngressRule:
 			// Only this kind of rule can carry the load-balancer exception.
 			role, st := lookup(r, "tags."+PublicLoadBalancerTagKey)
-			if st == unknown {
+			if opaque(st) {
 				return unlessDecidedBy(checkIngress(r, "", "cidrIpv4", "cidrIpv6", "ipProtocol", false),
 					checkIngress(r, "", "cidrIpv4", "cidrIpv6", "ipProtocol", true),
-					"tags."+PublicLoadBalancerTagKey)
+					cannotVerify("tags."+PublicLoadBalancerTagKey, st))
 			}
 			return checkIngress(r, "", "cidrIpv4", "cidrIpv6", "ipProtocol", role == PublicLoadBalancerTagValue)
 		case typeSGRule:
 			fs := checkIngress(r, "", "cidrBlocks", "ipv6CidrBlocks", "protocol", false)
 			switch kind, st := strAt(r, "type"); {
-			case st == unknown:
-				return unlessDecidedBy(fs, nil, "type")
+			case opaque(st):
+				return unlessDecidedBy(fs, nil, cannotVerify("type", st))
 			case kind != "ingress":
 				return nil
 			}
 			return fs
 		default: // inline ingress blocks of a security group
 			blocks, st := listAt(r, "ingress")
-			if st == unknown {
-				return []Finding{Unverified("ingress")}
+			if opaque(st) {
+				return []Finding{cannotVerify("ingress", st)}
 			}
 			var out []Finding
 			for i, b := range blocks {
 				label := fmt.Sprintf("ingress.%d.", i)
 				m, ok := b.(map[string]any)
 				if !ok {
-					if _, isUnknown := b.(inventory.Unknown); isUnknown {
-						out = append(out, Unverified(strings.TrimSuffix(label, ".")))
+					if _, bst := classify(b); opaque(bst) {
+						out = append(out, cannotVerify(strings.TrimSuffix(label, "."), bst))
 					}
 					continue
 				}
@@ -70,27 +70,27 @@ var sgNoWorldIngress = Rule{
 	},
 }
 
-// unlessDecidedBy handles an input (field) that decides between two outcomes
-// and is unknown: if both outcomes agree, that is the answer; otherwise the
-// rule cannot verify the resource.
-func unlessDecidedBy(ifNot, ifSo []Finding, field string) []Finding {
+// unlessDecidedBy handles an input that decides between two outcomes and
+// cannot be read: if both outcomes agree, that is the answer; otherwise the
+// rule reports undecided.
+func unlessDecidedBy(ifNot, ifSo []Finding, undecided Finding) []Finding {
 	if len(ifNot) == 0 {
 		return ifSo
 	}
-	if len(ifSo) > 0 && blocking(ifNot) == blocking(ifSo) {
+	if len(ifSo) > 0 && blocks(ifNot) == blocks(ifSo) {
 		return ifNot
 	}
-	return []Finding{Unverified(field)}
+	return []Finding{undecided}
 }
 
-func blocking(fs []Finding) int {
-	n := 0
+// blocks reports whether any finding is not advisory.
+func blocks(fs []Finding) bool {
 	for _, f := range fs {
 		if !f.Advisory {
-			n++
+			return true
 		}
 	}
-	return n
+	return false
 }
 
 // checkIngress checks one ingress rule: the IPv4 and IPv6 source CIDR
@@ -102,8 +102,8 @@ func checkIngress(r inventory.Resource, label, v4, v6, protoField string, allowL
 	var out []Finding
 	for _, field := range []string{v4, v6} {
 		cidrs, st := stringsAt(r, field)
-		if st == unknown {
-			out = append(out, Unverified(label+field))
+		if opaque(st) {
+			out = append(out, cannotVerify(label+field, st))
 		}
 		for _, c := range cidrs {
 			if isWorld(c) {
@@ -126,10 +126,12 @@ func checkIngress(r inventory.Resource, label, v4, v6, protoField string, allowL
 	switch {
 	case pst == known && (proto == "-1" || strings.EqualFold(proto, "all")):
 		return append(out, fail("%singress from %s on all protocols (%s = -1)", where, src, label+protoField))
-	case pst == unknown:
-		return append(out, Unverified(label+protoField))
-	case fst == unknown || tst == unknown:
-		return append(out, Unverified(label+"fromPort/toPort"))
+	case opaque(pst):
+		return append(out, cannotVerify(label+protoField, pst))
+	case opaque(fst):
+		return append(out, cannotVerify(label+"fromPort", fst))
+	case opaque(tst):
+		return append(out, cannotVerify(label+"toPort", tst))
 	}
 	tcp := strings.EqualFold(proto, "tcp") || proto == "6"
 	if allowLB && tcp && fst == known && tst == known && from == 443 && to == 443 {

@@ -55,8 +55,8 @@ var rdsBackupRetention = Rule{
 	Check: func(r inventory.Resource, _ Context) []Finding {
 		n, st := numAt(r, "backupRetentionPeriod")
 		switch st {
-		case unknown:
-			return []Finding{Unverified("backupRetentionPeriod")}
+		case unknown, secret:
+			return []Finding{cannotVerify("backupRetentionPeriod", st)}
 		case absent:
 			return []Finding{fail("backupRetentionPeriod is not set (AWS default 1 day): need >= %d", minBackupRetentionDays)}
 		}
@@ -91,10 +91,10 @@ var rdsManagedCredentials = Rule{
 		iam, ist := boolAt(r, "iamDatabaseAuthenticationEnabled")
 		switch {
 		case mst == known && managed || ist == known && iam:
-		case mst == unknown:
-			out = append(out, Unverified("manageMasterUserPassword"))
-		case ist == unknown:
-			out = append(out, Unverified("iamDatabaseAuthenticationEnabled"))
+		case opaque(mst):
+			out = append(out, cannotVerify("manageMasterUserPassword", mst))
+		case opaque(ist):
+			out = append(out, cannotVerify("iamDatabaseAuthenticationEnabled", ist))
 		default:
 			out = append(out, fail("neither manageMasterUserPassword nor iamDatabaseAuthenticationEnabled is true: "+
 				"the master password would be a static credential"))
@@ -120,8 +120,8 @@ var rdsForceSSL = Rule{
 		}
 		name, st := strAt(r, "parameterGroupName")
 		switch {
-		case st == unknown:
-			return []Finding{Unverified("parameterGroupName")}
+		case opaque(st):
+			return []Finding{cannotVerify("parameterGroupName", st)}
 		case st == absent:
 			return []Finding{fail("parameterGroupName is not set: the engine's default parameter group does not force SSL")}
 		case strings.HasPrefix(name, "default."):
@@ -191,19 +191,19 @@ func parameterGroupNamed(groups []inventory.Resource, name string) (inventory.Re
 func parameterGroupForcesSSL(r inventory.Resource) []Finding {
 	family, st := strAt(r, "family")
 	switch {
-	case st == unknown:
-		return []Finding{Unverified("family")}
+	case opaque(st):
+		return []Finding{cannotVerify("family", st)}
 	case !strings.HasPrefix(family, "postgres"):
 		return nil
 	}
 	params, st := listAt(r, "parameters")
-	if st == unknown {
-		return []Finding{Unverified("parameters")}
+	if opaque(st) {
+		return []Finding{cannotVerify("parameters", st)}
 	}
 	unknownParam := false
 	for i, p := range params {
 		name, nst := walk(p, "name")
-		if nst == unknown {
+		if opaque(nst) {
 			unknownParam = true
 			continue
 		}
@@ -212,8 +212,8 @@ func parameterGroupForcesSSL(r inventory.Resource) []Finding {
 		}
 		value, vst := walk(p, "value")
 		switch {
-		case vst == unknown:
-			return []Finding{Unverified(fmt.Sprintf("parameters.%d.value", i))}
+		case opaque(vst):
+			return []Finding{cannotVerify(fmt.Sprintf("parameters.%d.value", i), vst)}
 		case fmt.Sprint(value) == "1":
 			return nil
 		default:

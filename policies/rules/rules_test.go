@@ -208,7 +208,8 @@ func TestResourceRules(t *testing.T) {
 }
 
 // Unknown values (preview): never a crash, never a silent pass, never a
-// block: the rule reports what it could not verify, as advisory.
+// block: the rule reports what it could not verify, as advisory. Secrets
+// the rule would have to read are treated alike.
 func TestUnknownValuesArePreviewAdvisories(t *testing.T) {
 	cases := []struct {
 		name string
@@ -237,6 +238,10 @@ func TestUnknownValuesArePreviewAdvisories(t *testing.T) {
 		{"resource tags", "required-tags", with(goodDB, "tags", unk), []want{adv("cannot verify during preview: tags unknown")}},
 		{"instance class", "instance-class-allowed", with(goodDB, "instanceClass", unk), []want{adv("instanceClass unknown")}},
 		{"retention", "log-group-retention", with(goodLogGroup, "retentionInDays", unk), []want{adv("retentionInDays unknown")}},
+		// A secret hides the value the same way: reported, never passed.
+		{"secret cidr", "sg-no-world-ingress", with(goodLBIngress, "cidrIpv4", inventory.Secret), []want{adv("cannot verify: cidrIpv4 is a secret")}},
+		{"secret cidr in a list", "eks-endpoint-restricted", with(goodEKS, "publicAccessCidrs", list(inventory.Secret)), []want{adv("cannot verify: publicAccessCidrs is a secret")}},
+		{"secret instance class", "instance-class-allowed", with(goodDB, "instanceClass", inventory.Secret), []want{adv("cannot verify: instanceClass is a secret")}},
 	}
 	for _, c := range cases {
 		t.Run(c.rule+"/"+c.name, func(t *testing.T) {

@@ -31,30 +31,24 @@ func lookup(r inventory.Resource, path string) (any, state) {
 func walk(root any, path string) (any, state) {
 	cur := root
 	for _, part := range strings.Split(path, ".") {
+		i, err := strconv.Atoi(part)
+		if l, ok := cur.([]any); ok && len(l) == 1 && err != nil {
+			cur = l[0] // a single nested block modelled as a list
+		}
 		switch c := cur.(type) {
-		case inventory.Unknown:
-			return nil, unknown
 		case map[string]any:
 			cur = c[part]
 		case []any:
-			i, err := strconv.Atoi(part)
-			switch {
-			case err == nil && i >= 0 && i < len(c):
-				cur = c[i]
-			case err != nil && len(c) == 1:
-				m, ok := c[0].(map[string]any)
-				if !ok {
-					_, isUnknown := c[0].(inventory.Unknown)
-					if isUnknown {
-						return nil, unknown
-					}
-					return nil, absent
-				}
-				cur = m[part]
-			default:
+			if err != nil || i < 0 || i >= len(c) {
 				return nil, absent
 			}
+			cur = c[i]
 		default:
+			// Below an unknown or secret value everything is unknown or
+			// secret too.
+			if _, st := classify(c); opaque(st) {
+				return nil, st
+			}
 			return nil, absent
 		}
 	}
@@ -144,7 +138,8 @@ func listAt(r inventory.Resource, path string) ([]any, state) {
 }
 
 // stringsAt reads a list of strings. st is unknown if the list or any element
-// is unknown; the known elements are returned either way.
+// is unknown, else secret if any is a secret; the plain elements are
+// returned either way.
 func stringsAt(r inventory.Resource, path string) ([]string, state) {
 	l, st := listAt(r, path)
 	if st != known {
@@ -152,11 +147,16 @@ func stringsAt(r inventory.Resource, path string) ([]string, state) {
 	}
 	out := make([]string, 0, len(l))
 	for _, e := range l {
-		switch e := e.(type) {
-		case inventory.Unknown:
+		v, est := classify(e)
+		switch {
+		case est == unknown:
 			st = unknown
-		case string:
-			out = append(out, e)
+		case est == secret && st != unknown:
+			st = secret
+		case est == known:
+			if s, ok := v.(string); ok {
+				out = append(out, s)
+			}
 		}
 	}
 	return out, st
@@ -166,6 +166,18 @@ func stringsAt(r inventory.Resource, path string) ([]string, state) {
 // known during preview.
 func Unverified(field string) Finding {
 	return Finding{Message: "cannot verify during preview: " + field + " unknown", Advisory: true}
+}
+
+// opaque reports whether a rule cannot see the value: unknown during
+// preview, or a secret.
+func opaque(st state) bool { return st == unknown || st == secret }
+
+// cannotVerify is the advisory finding for an opaque value at field.
+func cannotVerify(field string, st state) Finding {
+	if st == secret {
+		return secretUnverified(field)
+	}
+	return Unverified(field)
 }
 
 // secretUnverified is the advisory finding for a value hidden as a secret
