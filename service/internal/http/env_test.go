@@ -35,7 +35,7 @@ type envOpts struct {
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	URL     string
 	tdb     *testenv.DB
 	db      *postgres.DB
@@ -45,7 +45,7 @@ type env struct {
 	client  *http.Client
 }
 
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	tdb := testenv.NewDatabase(t)
 	_, prefix := testenv.Redis(t) // fresh prefix, cleaned up
@@ -95,7 +95,7 @@ type resp struct {
 	Header http.Header
 }
 
-func (r resp) json(t *testing.T, v any) {
+func (r resp) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)
@@ -165,7 +165,7 @@ func (e *env) createItem(key, name string, data any) tenant.Item {
 	return it
 }
 
-func expect(t *testing.T, r resp, status int, code string) {
+func expect(t testing.TB, r resp, status int, code string) {
 	t.Helper()
 	if r.Status != status || (code != "" && r.code() != code) {
 		t.Fatalf("want %d %s, got %d %s", status, code, r.Status, r.Body)

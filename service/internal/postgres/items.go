@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -57,12 +59,15 @@ func ValidateItem(in tenant.ItemInput) error {
 		return tenant.FieldError("name", "name must be UTF-8 text without NUL")
 	}
 	if len(in.Data) > 0 {
-		if !json.Valid(in.Data) {
-			return tenant.FieldError("data", "data must be JSON")
+		if !json.Valid(in.Data) || !utf8.Valid(in.Data) {
+			return tenant.FieldError("data", "data must be UTF-8 JSON")
 		}
 		// PostgreSQL jsonb cannot store U+0000.
 		if bytes.Contains(in.Data, []byte(`\u0000`)) {
 			return tenant.FieldError("data", "data must not contain \\u0000")
+		}
+		if err := checkNumbers(in.Data); err != nil {
+			return err
 		}
 	}
 	if len(in.Name)+len(in.Data) > tenant.MaxItemBytes {
@@ -71,12 +76,18 @@ func ValidateItem(in tenant.ItemInput) error {
 	return nil
 }
 
-const insertItemSQL = `WITH u AS (
-	UPDATE usage SET items = items + 1, bytes = bytes + $3::int
-	WHERE items + 1 <= $4::bigint AND bytes + $3::int <= $5::bigint
+// insertItemSQL counts the item's size as stored (jsonb normalizes numbers:
+// 1e300 is kept as 301 digits), so quotas bound what is really stored.
+const insertItemSQL = `WITH v AS (
+	SELECT $1::text AS name, $2::jsonb AS data
+), s AS (
+	SELECT name, data, octet_length(name) + octet_length(data::text) AS size FROM v
+), u AS (
+	UPDATE usage SET items = items + 1, bytes = bytes + (SELECT size FROM s)
+	WHERE items + 1 <= $3::bigint AND bytes + (SELECT size FROM s) <= $4::bigint
 	RETURNING 1
 ), i AS (
-	INSERT INTO items (name, data, size) SELECT $1::text, $2::jsonb, $3::int FROM u
+	INSERT INTO items (name, data, size) SELECT s.name, s.data, s.size FROM s, u
 	RETURNING id, name, data, created_at
 ), e AS (
 	INSERT INTO item_events (item_id, action) SELECT id, 'create' FROM i
@@ -94,8 +105,7 @@ func (s *ItemService) CreateItem(ctx context.Context, p *tenant.Principal, lim t
 	if len(data) == 0 {
 		data = json.RawMessage("null")
 	}
-	size := len(in.Name) + len(data)
-	br := s.db.Pool.SendBatch(ctx, scoped(p, insertItemSQL, in.Name, string(data), size, lim.MaxItems, lim.MaxStorageBytes))
+	br := s.db.Pool.SendBatch(ctx, scoped(p, insertItemSQL, in.Name, string(data), lim.MaxItems, lim.MaxStorageBytes))
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return nil, scopeErr(err)
@@ -202,4 +212,31 @@ func (s *ItemService) DeleteItem(ctx context.Context, p *tenant.Principal, id st
 		return errItemNotFound
 	}
 	return br.Close()
+}
+
+// checkNumbers refuses numbers whose exponent would make jsonb expand them
+// (1e130000 is 8 bytes in, 130 KB stored) or overflow numeric.
+func checkNumbers(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // json.Valid already passed; io.EOF ends the walk
+		}
+		n, ok := tok.(json.Number)
+		if !ok {
+			continue
+		}
+		s := string(n)
+		if i := strings.IndexAny(s, "eE"); i >= 0 {
+			exp, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
+			if err != nil || exp > 300 || exp < -300 {
+				return tenant.FieldError("data", "numbers in data must have exponents within ±300")
+			}
+		}
+		if len(s) > 1000 {
+			return tenant.FieldError("data", "numbers in data must be shorter than 1000 characters")
+		}
+	}
 }
