@@ -1,0 +1,438 @@
+// Command loadtest drives a local tenantd: it onboards tenants through the
+// admin API and runs concurrent users doing item reads and writes, checking
+// that every response belongs to the caller. It only talks to loopback
+// addresses and stops by itself (duration and request caps).
+//
+//	loadtest -url http://127.0.0.1:8080 -tenants 1000 -users 100 -duration 20s
+//	loadtest -mode onboard -existing 10000 -samples 200
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type tenantRec struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	Key  string `json:"api_key"`
+}
+
+type config struct {
+	url, admin, tier, state, mode, prefix string
+	tenants, users, existing, samples     int
+	duration                              time.Duration
+	maxRequests                           int64
+	writeRatio                            float64
+	onboardWorkers                        int
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.url, "url", "http://127.0.0.1:8080", "tenantd base URL (loopback only)")
+	flag.StringVar(&c.admin, "admin-token", os.Getenv("ADMIN_TOKEN"), "admin token (default $ADMIN_TOKEN)")
+	flag.StringVar(&c.mode, "mode", "load", "load: users over tenants; onboard: onboarding latency at a tenant count")
+	flag.StringVar(&c.tier, "tier", "enterprise", "tier of the tenants created")
+	flag.StringVar(&c.state, "state", "", "file keeping created tenants (JSON lines) so later runs reuse them")
+	flag.StringVar(&c.prefix, "prefix", "lt", "slug prefix of created tenants")
+	flag.IntVar(&c.tenants, "tenants", 100, "tenants to drive (created when missing)")
+	flag.IntVar(&c.users, "users", 10, "concurrent users")
+	flag.DurationVar(&c.duration, "duration", 15*time.Second, "load duration (max 10m)")
+	flag.Int64Var(&c.maxRequests, "max-requests", 5_000_000, "stop after this many requests")
+	flag.Float64Var(&c.writeRatio, "write-ratio", 0.2, "share of requests that create or delete items")
+	flag.IntVar(&c.existing, "existing", 0, "onboard mode: grow to this many tenants before sampling")
+	flag.IntVar(&c.samples, "samples", 100, "onboard mode: onboardings measured one at a time")
+	flag.IntVar(&c.onboardWorkers, "onboard-workers", 4, "concurrent onboardings while growing")
+	flag.Parse()
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+func loopbackOnly(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("-url %q is not an http URL", raw)
+	}
+	ips, err := net.LookupIP(u.Hostname())
+	if err != nil {
+		return err
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return fmt.Errorf("-url host %s is not a loopback address; loadtest only targets this machine", u.Hostname())
+		}
+	}
+	return nil
+}
+
+func run(c config) error {
+	if err := loopbackOnly(c.url); err != nil {
+		return err
+	}
+	if c.duration > 10*time.Minute {
+		c.duration = 10 * time.Minute
+	}
+	if c.admin == "" {
+		return errors.New("-admin-token or ADMIN_TOKEN is required")
+	}
+	cl := &client{base: strings.TrimRight(c.url, "/"), admin: c.admin, http: &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{MaxIdleConns: c.users + 64, MaxIdleConnsPerHost: c.users + 64, IdleConnTimeout: time.Minute},
+	}}
+	tenants, err := loadState(c.state)
+	if err != nil {
+		return err
+	}
+	switch c.mode {
+	case "onboard":
+		return onboardMode(c, cl, tenants)
+	case "load":
+		if len(tenants) < c.tenants {
+			fmt.Printf("onboarding %d tenants...\n", c.tenants-len(tenants))
+			more, _, err := grow(c, cl, c.tenants-len(tenants), len(tenants))
+			tenants = append(tenants, more...)
+			if err2 := saveState(c.state, more); err == nil {
+				err = err2
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return loadMode(c, cl, tenants[:c.tenants])
+	}
+	return fmt.Errorf("unknown -mode %q", c.mode)
+}
+
+// ---- HTTP ----
+
+type client struct {
+	base, admin string
+	http        *http.Client
+}
+
+func (c *client) do(method, path, token string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, err
+}
+
+func (c *client) onboard(slug, tier string) (tenantRec, time.Duration, error) {
+	start := time.Now()
+	st, b, err := c.do("POST", "/v1/tenants", c.admin, map[string]string{"slug": slug, "tier": tier})
+	d := time.Since(start)
+	if err != nil {
+		return tenantRec{}, d, err
+	}
+	if st != 201 {
+		return tenantRec{}, d, fmt.Errorf("onboard %s: %d %s", slug, st, b)
+	}
+	var t tenantRec
+	err = json.Unmarshal(b, &t)
+	return t, d, err
+}
+
+// ---- state ----
+
+func loadState(path string) ([]tenantRec, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []tenantRec
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var t tenantRec
+		if err := json.Unmarshal(sc.Bytes(), &t); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, t)
+	}
+	return out, sc.Err()
+}
+
+func saveState(path string, ts []tenantRec) error {
+	if path == "" || len(ts) == 0 {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	for _, t := range ts {
+		b, _ := json.Marshal(t)
+		w.Write(append(b, '\n'))
+	}
+	return w.Flush()
+}
+
+// grow onboards n tenants with a few workers and returns their latencies.
+func grow(c config, cl *client, n, offset int) ([]tenantRec, []time.Duration, error) {
+	var mu sync.Mutex
+	var out []tenantRec
+	var lat []time.Duration
+	var firstErr error
+	next := atomic.Int64{}
+	run := fmt.Sprintf("%x", rand.Uint32())
+	var wg sync.WaitGroup
+	for range max(1, c.onboardWorkers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				t, d, err := cl.onboard(fmt.Sprintf("%s-%s-%d", c.prefix, run, offset+i), c.tier)
+				mu.Lock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				out = append(out, t)
+				lat = append(lat, d)
+				if len(out)%1000 == 0 {
+					fmt.Printf("  %d onboarded\n", len(out))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return out, lat, firstErr
+}
+
+func onboardMode(c config, cl *client, tenants []tenantRec) error {
+	if c.existing > len(tenants) {
+		fmt.Printf("growing from %d to %d tenants with %d workers...\n", len(tenants), c.existing, c.onboardWorkers)
+		start := time.Now()
+		more, lat, err := grow(c, cl, c.existing-len(tenants), len(tenants))
+		if err2 := saveState(c.state, more); err == nil {
+			err = err2
+		}
+		if err != nil {
+			return err
+		}
+		tenants = append(tenants, more...)
+		fmt.Printf("grew in %s (%s)\n", time.Since(start).Round(time.Millisecond), summary(lat))
+	}
+	fmt.Printf("measuring %d sequential onboardings with %d existing tenants...\n", c.samples, len(tenants))
+	run := fmt.Sprintf("%x", rand.Uint32())
+	var lat []time.Duration
+	var made []tenantRec
+	for i := range c.samples {
+		t, d, err := cl.onboard(fmt.Sprintf("%s-s%s-%d", c.prefix, run, i), c.tier)
+		if err != nil {
+			return err
+		}
+		lat = append(lat, d)
+		made = append(made, t)
+	}
+	fmt.Printf("RESULT onboarding existing=%d samples=%d %s\n", len(tenants), c.samples, summary(lat))
+	return saveState(c.state, made)
+}
+
+// ---- load ----
+
+type item struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type stats struct {
+	lat       []time.Duration
+	codes     map[int]int
+	netErrs   int
+	crossTen  int // a response carried another tenant's data
+	foreignOK int // a foreign id answered other than 404
+}
+
+func loadMode(c config, cl *client, tenants []tenantRec) error {
+	fmt.Printf("load: %d users over %d tenants for %s (write ratio %.2f)\n", c.users, len(tenants), c.duration, c.writeRatio)
+	// Seed: one item per tenant so reads have something to find; foreign
+	// probes use other tenants' seeded ids.
+	seeded := make([][]string, len(tenants))
+	var swg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i, t := range tenants {
+		swg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer swg.Done()
+			defer func() { <-sem }()
+			st, b, err := cl.do("POST", "/v1/items", t.Key, map[string]any{"name": t.Slug + ":seed", "data": map[string]int{"n": i}})
+			var it item
+			if err == nil && st == 201 && json.Unmarshal(b, &it) == nil {
+				seeded[i] = []string{it.ID}
+			}
+		}()
+	}
+	swg.Wait()
+
+	deadline := time.Now().Add(c.duration)
+	var total atomic.Int64
+	all := make([]*stats, c.users)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for u := range c.users {
+		st := &stats{codes: map[int]int{}}
+		all[u] = st
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(u), uint64(time.Now().UnixNano())))
+			mine := map[int][]string{}
+			for time.Now().Before(deadline) && total.Add(1) <= c.maxRequests {
+				ti := rng.IntN(len(tenants))
+				t := tenants[ti]
+				ids := append(mine[ti], seeded[ti]...)
+				op := rng.Float64()
+				var code int
+				var body []byte
+				var err error
+				t0 := time.Now()
+				switch {
+				case op < c.writeRatio*0.7:
+					code, body, err = cl.do("POST", "/v1/items", t.Key, map[string]any{"name": fmt.Sprintf("%s:%d", t.Slug, rng.IntN(1e9)), "data": map[string]any{"u": u}})
+					if code == 201 {
+						var it item
+						if json.Unmarshal(body, &it) == nil {
+							if !strings.HasPrefix(it.Name, t.Slug+":") {
+								st.crossTen++
+							}
+							if len(mine[ti]) < 20 {
+								mine[ti] = append(mine[ti], it.ID)
+							}
+						}
+					}
+				case op < c.writeRatio && len(mine[ti]) > 0:
+					id := mine[ti][len(mine[ti])-1]
+					mine[ti] = mine[ti][:len(mine[ti])-1]
+					code, _, err = cl.do("DELETE", "/v1/items/"+id, t.Key, nil)
+				case op < c.writeRatio+0.05 && len(tenants) > 1:
+					// foreign probe: another tenant's id must be 404
+					oi := (ti + 1 + rng.IntN(len(tenants)-1)) % len(tenants)
+					if len(seeded[oi]) == 0 {
+						continue
+					}
+					code, _, err = cl.do("GET", "/v1/items/"+seeded[oi][0], t.Key, nil)
+					if err == nil && code != 404 && code != 429 {
+						st.foreignOK++
+					}
+				case op < 0.4 || len(ids) == 0:
+					code, body, err = cl.do("GET", "/v1/items", t.Key, nil)
+					if code == 200 {
+						var l struct{ Items []item }
+						if json.Unmarshal(body, &l) == nil {
+							for _, it := range l.Items {
+								if !strings.HasPrefix(it.Name, t.Slug+":") {
+									st.crossTen++
+								}
+							}
+						}
+					}
+				default:
+					code, body, err = cl.do("GET", "/v1/items/"+ids[rng.IntN(len(ids))], t.Key, nil)
+					if code == 200 {
+						var it item
+						if json.Unmarshal(body, &it) == nil && !strings.HasPrefix(it.Name, t.Slug+":") {
+							st.crossTen++
+						}
+					}
+				}
+				st.lat = append(st.lat, time.Since(t0))
+				if err != nil {
+					st.netErrs++
+					continue
+				}
+				st.codes[code]++
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var lat []time.Duration
+	codes := map[int]int{}
+	var netErrs, cross, foreign int
+	for _, s := range all {
+		lat = append(lat, s.lat...)
+		for k, v := range s.codes {
+			codes[k] += v
+		}
+		netErrs += s.netErrs
+		cross += s.crossTen
+		foreign += s.foreignOK
+	}
+	var keys []int
+	for k := range codes {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	var cs []string
+	for _, k := range keys {
+		cs = append(cs, fmt.Sprintf("%d:%d", k, codes[k]))
+	}
+	fmt.Printf("RESULT load users=%d tenants=%d requests=%d elapsed=%s throughput=%.0f req/s %s codes={%s} net_errors=%d cross_tenant=%d foreign_id_not_404=%d\n",
+		c.users, len(tenants), len(lat), elapsed.Round(time.Millisecond), float64(len(lat))/elapsed.Seconds(), summary(lat),
+		strings.Join(cs, " "), netErrs, cross, foreign)
+	if cross > 0 || foreign > 0 {
+		return fmt.Errorf("ISOLATION FAILURE: %d cross-tenant responses, %d foreign ids answered", cross, foreign)
+	}
+	return nil
+}
+
+func summary(lat []time.Duration) string {
+	if len(lat) == 0 {
+		return "n=0"
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
+	return fmt.Sprintf("p50=%s p95=%s p99=%s max=%s", ms(p(.50)), ms(p(.95)), ms(p(.99)), ms(lat[len(lat)-1]))
+}
+
+var _ = context.Background
