@@ -15,8 +15,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	_ "net/http/pprof" // served only on PPROF_ADDR (DefaultServeMux), never on LISTEN_ADDR
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -141,6 +143,13 @@ func serve(ctx context.Context, _ []string) error {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
+	}
+	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
+		// Opt-in profiling for load tests: loopback only, never in production.
+		if !strings.HasPrefix(addr, "127.0.0.1:") && !strings.HasPrefix(addr, "localhost:") {
+			return fmt.Errorf("PPROF_ADDR: must be a loopback address (127.0.0.1:port)")
+		}
+		go func() { log.Warn("pprof listening", "addr", addr, "err", http.ListenAndServe(addr, nil)) }()
 	}
 	if cfg.HeartbeatURL != "" {
 		go heartbeat(ctx, log, cfg.HeartbeatURL, srv.Ready)

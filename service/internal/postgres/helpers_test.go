@@ -20,7 +20,9 @@ type fixture struct {
 	items   *ItemService
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newBenchFixture(t) }
+
+func newBenchFixture(t testing.TB) *fixture {
 	t.Helper()
 	tdb := testenv.NewDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
