@@ -12,6 +12,9 @@ import (
 
 // CacheArgs configures a Cache.
 type CacheArgs struct {
+	// ReplicationGroupID names the group (and, suffixed -001…, its nodes, as
+	// the dashboards and alarms address them). Required, at most 40 chars.
+	ReplicationGroupID string
 	// NodeType, e.g. cache.m6g.large. Required.
 	NodeType string
 	// NodeCount is primary + replicas, spread over the subnet group's zones;
@@ -46,6 +49,8 @@ func (a *CacheArgs) withDefaults() (CacheArgs, error) {
 		out.LogRetentionDays = 30
 	}
 	switch {
+	case out.ReplicationGroupID == "" || len(out.ReplicationGroupID) > 40:
+		return out, fmt.Errorf("CacheArgs.ReplicationGroupID: %q must be 1-40 characters", out.ReplicationGroupID)
 	case !strings.HasPrefix(out.NodeType, "cache."):
 		return out, fmt.Errorf("CacheArgs.NodeType: %q is not an ElastiCache node type (cache.*)", out.NodeType)
 	case out.NodeCount < 2 || out.NodeCount > 6:
@@ -65,6 +70,8 @@ type Cache struct {
 	ReaderEndpoint  pulumi.StringOutput `pulumi:"readerEndpoint"`
 	Port            pulumi.IntOutput    `pulumi:"port"`
 	AuthToken       pulumi.StringOutput `pulumi:"authToken"`
+	// MemberIDs are the node ids (<group>-001, …) CloudWatch reports by.
+	MemberIDs []string `pulumi:"-"`
 }
 
 // NewCache creates a Cache.
@@ -103,6 +110,7 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 		return nil, err
 	}
 	rg, err := elasticache.NewReplicationGroup(ctx, name, &elasticache.ReplicationGroupArgs{
+		ReplicationGroupId:       pulumi.String(a.ReplicationGroupID),
 		Description:              pulumi.String("tenant service rate limits, sessions and breaker state"),
 		Engine:                   pulumi.String("redis"),
 		EngineVersion:            pulumi.String(a.EngineVersion),
@@ -146,6 +154,9 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 		return *p
 	}).(pulumi.IntOutput)
 	c.AuthToken = secretToken
+	for i := 1; i <= a.NodeCount; i++ {
+		c.MemberIDs = append(c.MemberIDs, fmt.Sprintf("%s-%03d", a.ReplicationGroupID, i))
+	}
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"primaryEndpoint": c.PrimaryEndpoint,
 		"readerEndpoint":  c.ReaderEndpoint,

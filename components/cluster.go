@@ -91,6 +91,9 @@ type Cluster struct {
 	OIDCIssuer      pulumi.StringOutput `pulumi:"oidcIssuer"`
 	NodeGroupName   pulumi.StringOutput `pulumi:"nodeGroupName"`
 	NodeRoleArn     pulumi.StringOutput `pulumi:"nodeRoleArn"`
+	// NodeASGName is the node group's autoscaling group: the load
+	// balancer's instance targets attach to it.
+	NodeASGName pulumi.StringOutput `pulumi:"nodeAsgName"`
 
 	// Provider deploys Kubernetes resources onto the cluster.
 	Provider *kubernetes.Provider `pulumi:"-"`
@@ -149,6 +152,9 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		// IRSA trust is built below on a provider this component owns, so
 		// the program (and its tests) see it.
 		CreateOidcProvider: pulumi.Bool(false),
+		// EKS's own vpc-cni add-on (configured below) instead of the
+		// component's manifest, so network policies can be switched on.
+		UseDefaultVpcCni: pulumi.BoolRef(true),
 	}
 	if len(a.PublicAccessCIDRs) > 0 {
 		clusterArgs.PublicAccessCidrs = pulumi.ToStringArray(a.PublicAccessCIDRs)
@@ -251,7 +257,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		amiType = "AL2023_ARM_64_STANDARD"
 	}
 	nodeGroupName := a.ClusterName + "-nodes"
-	if _, err := eks.NewManagedNodeGroup(ctx, name+"-nodes", &eks.ManagedNodeGroupArgs{
+	nodeGroup, err := eks.NewManagedNodeGroup(ctx, name+"-nodes", &eks.ManagedNodeGroupArgs{
 		Cluster: cluster,
 		// A fixed name lets the dev cost breaker and runbooks address the
 		// group without reading resource outputs.
@@ -272,7 +278,30 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		},
 	}, parent, pulumi.DependsOn(attachments),
 		// The cluster autoscaler owns the desired size once the group exists.
-		pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"})); err != nil {
+		pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"}))
+	if err != nil {
+		return nil, err
+	}
+	groupInfo := awseks.LookupNodeGroupOutput(ctx, awseks.LookupNodeGroupOutputArgs{
+		ClusterName:   pulumi.String(a.ClusterName),
+		NodeGroupName: pulumi.String(nodeGroupName),
+	}, parent, pulumi.DependsOn([]pulumi.Resource{nodeGroup}))
+	asgName := groupInfo.ApplyT(func(r awseks.LookupNodeGroupResult) string {
+		if len(r.Resources) == 0 || len(r.Resources[0].AutoscalingGroups) == 0 {
+			return ""
+		}
+		return r.Resources[0].AutoscalingGroups[0].Name
+	}).(pulumi.StringOutput)
+
+	// NetworkPolicy objects are only enforced with the VPC CNI's network
+	// policy agent on.
+	if _, err := awseks.NewAddon(ctx, name+"-vpc-cni", &awseks.AddonArgs{
+		ClusterName:              cluster.KubeconfigJson.ApplyT(func(string) string { return a.ClusterName }).(pulumi.StringOutput),
+		AddonName:                pulumi.String("vpc-cni"),
+		ConfigurationValues:      pulumi.String(`{"enableNetworkPolicy":"true"}`),
+		ResolveConflictsOnCreate: pulumi.String("OVERWRITE"),
+		ResolveConflictsOnUpdate: pulumi.String("OVERWRITE"),
+	}, parent); err != nil {
 		return nil, err
 	}
 
@@ -290,6 +319,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.OIDCIssuer = issuerURL.ApplyT(func(u string) string { return strings.TrimPrefix(u, "https://") }).(pulumi.StringOutput)
 	c.NodeGroupName = pulumi.String(nodeGroupName).ToStringOutput()
 	c.NodeRoleArn = nodeRole.Arn
+	c.NodeASGName = asgName
 	c.Provider = provider
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"clusterName":     c.ClusterName,
@@ -298,6 +328,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		"oidcIssuer":      c.OIDCIssuer,
 		"nodeGroupName":   c.NodeGroupName,
 		"nodeRoleArn":     c.NodeRoleArn,
+		"nodeAsgName":     c.NodeASGName,
 	})
 }
 

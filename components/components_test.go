@@ -291,7 +291,7 @@ func TestDatabaseRejectsShortBackups(t *testing.T) {
 func newCache(token pulumi.StringInput) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
 		c, err := components.NewCache(ctx, "redis", &components.CacheArgs{
-			NodeType: "cache.m6g.large", AuthToken: token,
+			ReplicationGroupID: "platform-test-redis", NodeType: "cache.m6g.large", AuthToken: token,
 			SubnetGroupName: pulumi.String("cachesubnets"), SecurityGroupIDs: pulumi.StringArray{pulumi.String("sg-cache")},
 		})
 		if err != nil {
@@ -323,7 +323,7 @@ func TestCacheUsesGivenTokenAsSecret(t *testing.T) {
 	var out pulumi.StringOutput
 	e, err := run(t, false, func(ctx *pulumi.Context) error {
 		c, err := components.NewCache(ctx, "redis", &components.CacheArgs{
-			NodeType: "cache.t4g.small", AuthToken: pulumi.String("a-given-token-of-32-characters!!"),
+			ReplicationGroupID: "platform-test-redis", NodeType: "cache.t4g.small", AuthToken: pulumi.String("a-given-token-of-32-characters!!"),
 			SubnetGroupName: pulumi.String("s"), SecurityGroupIDs: pulumi.StringArray{pulumi.String("sg")},
 		})
 		if err == nil {
@@ -344,7 +344,7 @@ func TestCacheUsesGivenTokenAsSecret(t *testing.T) {
 func TestCacheRejectsSingleNode(t *testing.T) {
 	e, err := run(t, false, func(ctx *pulumi.Context) error {
 		_, err := components.NewCache(ctx, "redis", &components.CacheArgs{
-			NodeType: "cache.t4g.small", NodeCount: 1,
+			ReplicationGroupID: "platform-test-redis", NodeType: "cache.t4g.small", NodeCount: 1,
 			SubnetGroupName: pulumi.String("s"), SecurityGroupIDs: pulumi.StringArray{},
 		})
 		return err

@@ -65,6 +65,10 @@ type Network struct {
 	DBSubnetGroupName    pulumi.StringOutput      `pulumi:"dbSubnetGroupName"`
 	CacheSubnetGroupName pulumi.StringOutput      `pulumi:"cacheSubnetGroupName"`
 	NATGatewayIDs        pulumi.StringArrayOutput `pulumi:"natGatewayIds"`
+	// CidrBlock and DatabaseCIDRs are known when the program runs (the
+	// layout is computed here), so policies can be built from them.
+	CidrBlock     string   `pulumi:"-"`
+	DatabaseCIDRs []string `pulumi:"-"`
 }
 
 // subnet layout within the VPC network (N = VPC prefix length):
@@ -155,7 +159,9 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		if err != nil {
 			return nil, err
 		}
-		db, err := newSubnet(ctx, name+"-database"+suffix, vpc, zone, cidrSubnet(vpcPrefix, 8, databaseNetnum+i),
+		dbCIDR := cidrSubnet(vpcPrefix, 8, databaseNetnum+i)
+		n.DatabaseCIDRs = append(n.DatabaseCIDRs, dbCIDR.String())
+		db, err := newSubnet(ctx, name+"-database"+suffix, vpc, zone, dbCIDR,
 			map[string]string{"tier": "database"}, parent)
 		if err != nil {
 			return nil, err
@@ -251,6 +257,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	}
 
 	n.VpcID = vpc.ID()
+	n.CidrBlock = a.CidrBlock
 	n.PublicSubnetIDs = publicIDs.ToStringArrayOutput()
 	n.PrivateSubnetIDs = privateIDs.ToStringArrayOutput()
 	n.DatabaseSubnetIDs = dbIDs.ToStringArrayOutput()
@@ -351,6 +358,8 @@ func jsonString(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
 }
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 
 // mustJSON is for policy documents built from literals only, where a
 // marshalling error is a programming error.

@@ -74,6 +74,18 @@ type Config struct {
 
 	ServicePort int // port the load balancer forwards to on the nodes
 
+	ServiceImageTag     string   // tag or sha256: digest in the program's ECR repository
+	ServiceMinReplicas  int      // autoscaler floor (prod >= 2)
+	ServiceMaxReplicas  int      // autoscaler ceiling
+	CertificateArn      string   // ACM certificate of the load balancer's 443 listener
+	ServiceHostname     string   // public name of the service; enables the SNS -> breaker hook
+	AlertEmails         []string // budget, alarm and daily report recipients
+	HeartbeatURL        string   // secret: BetterStack heartbeat URL (optional)
+	StripeWebhookSecret string   // secret: Stripe webhook signing secret (optional)
+	ReviewEstimateUSD   float64  // the offline review's monthly estimate, for the daily report
+	GithubRepository    string   // owner/name allowed to deploy through GitHub OIDC
+	GithubOIDCProvider  string   // ARN of an existing GitHub OIDC provider (one per account)
+
 	MonthlyBudgetUSD  float64 // AWS Budgets amount; alarms at 90/100/200 %
 	MonthlyCeilingUSD float64 // the policy pack refuses estimates above this
 
@@ -111,6 +123,9 @@ func DefaultConfig(env string) Config {
 		CacheEngineVersion:         "7.1",
 		CacheSnapshotRetentionDays: 7,
 		ServicePort:                30080,
+		ServiceImageTag:            "0.1.0",
+		ServiceMinReplicas:         2,
+		ServiceMaxReplicas:         6,
 		MonthlyBudgetUSD:           1500,
 		MonthlyCeilingUSD:          1700,
 		Tags:                       map[string]string{},
@@ -130,6 +145,7 @@ func DefaultConfig(env string) Config {
 		c.CacheNodeType = "cache.t4g.small"
 		c.CacheSnapshotRetentionDays = 1
 		c.MonthlyBudgetUSD = 600
+		c.ServiceMaxReplicas = 3
 		c.MonthlyCeilingUSD = 700
 	}
 	return c
@@ -197,6 +213,17 @@ var keys = []key{
 	{name: "cacheSnapshotRetentionDays", doc: "Redis snapshot retention, days (0-35; prod >= 1)", field: func(c *Config) any { return &c.CacheSnapshotRetentionDays }},
 	{name: "cacheAuthToken", secret: true, doc: "Redis AUTH token (secret, 16-128 chars); generated when absent", field: func(c *Config) any { return &c.CacheAuthToken }},
 	{name: "servicePort", doc: "node port the load balancer forwards to (30000-32767)", field: func(c *Config) any { return &c.ServicePort }},
+	{name: "serviceImageTag", doc: "tenant service image: a tag or a sha256: digest in the stack's ECR repository (the deploy pipeline sets the digest)", field: func(c *Config) any { return &c.ServiceImageTag }},
+	{name: "serviceMinReplicas", doc: "tenant service replicas, autoscaler floor (prod >= 2, spread across zones)", field: func(c *Config) any { return &c.ServiceMinReplicas }},
+	{name: "serviceMaxReplicas", doc: "tenant service autoscaler ceiling", field: func(c *Config) any { return &c.ServiceMaxReplicas }},
+	{name: "certificateArn", doc: "ACM certificate ARN of the public HTTPS listener (required)", field: func(c *Config) any { return &c.CertificateArn }},
+	{name: "serviceHostname", doc: "public DNS name of the service; when set, budget alerts reach the service breaker at https://NAME/v1/breaker/sns", field: func(c *Config) any { return &c.ServiceHostname }},
+	{name: "alertEmails", doc: "emails for budget alerts, alarms and the daily cost report (JSON list, at least one)", field: func(c *Config) any { return &c.AlertEmails }},
+	{name: "heartbeatUrl", secret: true, doc: "BetterStack heartbeat URL the service pings while ready (secret, optional)", field: func(c *Config) any { return &c.HeartbeatURL }},
+	{name: "stripeWebhookSecret", secret: true, doc: "Stripe webhook signing secret (secret, optional)", field: func(c *Config) any { return &c.StripeWebhookSecret }},
+	{name: "reviewEstimateUsd", doc: "the offline review's monthly estimate, shown in the daily cost report (the deploy pipeline sets it)", field: func(c *Config) any { return &c.ReviewEstimateUSD }},
+	{name: "githubRepository", doc: "GitHub owner/name whose environments may assume the deploy role (required)", field: func(c *Config) any { return &c.GithubRepository }},
+	{name: "githubOidcProviderArn", doc: "ARN of the account's existing GitHub OIDC provider; empty = this stack creates it", field: func(c *Config) any { return &c.GithubOIDCProvider }},
 	{name: "monthlyBudget", doc: "monthly AWS budget, USD; alarms and breakers at 90/100/200 %", field: func(c *Config) any { return &c.MonthlyBudgetUSD }},
 	{name: "monthlyCeiling", doc: "monthly cost ceiling, USD: the policy pack refuses estimates above it", field: func(c *Config) any { return &c.MonthlyCeilingUSD }},
 	{name: "costCenter", doc: "cost-center tag (required)", field: func(c *Config) any { return &c.CostCenter }},
@@ -328,6 +355,11 @@ var (
 	clusterVerRe    = regexp.MustCompile(`^1\.(\d+)$`)
 	pgVersionRe     = regexp.MustCompile(`^(\d+)\.(\d+)$`)
 	redisVersionRe  = regexp.MustCompile(`^[67]\.\d+$`)
+	imageTagRe      = regexp.MustCompile(`^(sha256:[a-f0-9]{64}|[\w][\w.-]{0,127})$`)
+	certArnRe       = regexp.MustCompile(`^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$`)
+	hostnameRe      = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$`)
+	emailRe         = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	githubRepoRe    = regexp.MustCompile(`^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$`)
 	tagKeyRe        = regexp.MustCompile(`^[\w .:/=+\-@]{1,128}$`)
 	logRetentionOK  = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 	pgSupportedMajs = []int{14, 15, 16, 17}
@@ -450,6 +482,41 @@ func (c *Config) validate() []string {
 	if c.ServicePort < 30000 || c.ServicePort > 32767 {
 		bad("servicePort", "%d is not a Kubernetes node port (30000-32767)", c.ServicePort)
 	}
+	switch {
+	case c.ServiceMinReplicas < 1 || c.ServiceMaxReplicas < c.ServiceMinReplicas:
+		bad("serviceMinReplicas", "need 1 <= serviceMinReplicas (%d) <= serviceMaxReplicas (%d)", c.ServiceMinReplicas, c.ServiceMaxReplicas)
+	case prod && c.ServiceMinReplicas < 2:
+		bad("serviceMinReplicas", "%d is too few for prod: 2 replicas in different zones keep the service up", c.ServiceMinReplicas)
+	}
+	if !imageTagRe.MatchString(c.ServiceImageTag) {
+		bad("serviceImageTag", "%q is neither an image tag nor a sha256: digest", c.ServiceImageTag)
+	}
+	if !certArnRe.MatchString(c.CertificateArn) {
+		bad("certificateArn", "%q is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID); request one with `aws acm request-certificate`", c.CertificateArn)
+	}
+	if c.ServiceHostname != "" && !hostnameRe.MatchString(c.ServiceHostname) {
+		bad("serviceHostname", "%q is not a DNS name", c.ServiceHostname)
+	}
+	if len(c.AlertEmails) == 0 {
+		bad("alertEmails", "is empty; budget alerts must reach someone (pulumi config set --path 'platform:alertEmails[0]' ceo@example.com)")
+	}
+	for _, e := range c.AlertEmails {
+		if !emailRe.MatchString(e) {
+			bad("alertEmails", "%q is not an email address", e)
+		}
+	}
+	if c.HeartbeatURL != "" && !strings.HasPrefix(c.HeartbeatURL, "https://") {
+		bad("heartbeatUrl", "must be an https:// URL")
+	}
+	if c.ReviewEstimateUSD < 0 {
+		bad("reviewEstimateUsd", "%v must not be negative", c.ReviewEstimateUSD)
+	}
+	if !githubRepoRe.MatchString(c.GithubRepository) {
+		bad("githubRepository", "%q is not a GitHub owner/name", c.GithubRepository)
+	}
+	if c.GithubOIDCProvider != "" && !strings.HasPrefix(c.GithubOIDCProvider, "arn:aws:iam::") {
+		bad("githubOidcProviderArn", "%q is not an IAM OIDC provider ARN", c.GithubOIDCProvider)
+	}
 	if c.MonthlyBudgetUSD <= 0 {
 		bad("monthlyBudget", "%v must be a positive amount in USD", c.MonthlyBudgetUSD)
 	}
@@ -515,11 +582,18 @@ func defaultString(c Config, k key) string {
 		return "region + a, b, c"
 	case "cacheAuthToken":
 		return "generated"
-	case "costCenter", "owner":
+	case "costCenter", "owner", "certificateArn", "alertEmails", "githubRepository":
 		return "(required)"
+	case "heartbeatUrl", "stripeWebhookSecret", "serviceHostname", "githubOidcProviderArn":
+		return "(none)"
 	}
-	if s, ok := k.field(&c).(*string); ok {
-		return *s
+	switch v := k.field(&c).(type) {
+	case *string:
+		return *v
+	case *[]string:
+		if len(*v) == 0 {
+			return "[]"
+		}
 	}
 	b, _ := json.Marshal(k.field(&c))
 	return string(b)

@@ -37,6 +37,10 @@ type Platform struct {
 	Cluster        *components.Cluster
 	Database       *components.Database
 	Cache          *components.Cache
+	DeployAccess   *components.DeployAccess
+	CostControls   *components.CostControls
+	Service        *components.TenantService
+	Monitoring     *components.Monitoring
 }
 
 // NewPlatform composes the components from a validated config.
@@ -108,6 +112,7 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 		NodeType:              cfg.CacheNodeType,
 		NodeCount:             cfg.CacheNodeCount,
 		EngineVersion:         cfg.CacheEngineVersion,
+		ReplicationGroupID:    prefix + "-redis",
 		SnapshotRetentionDays: cfg.CacheSnapshotRetentionDays,
 		SubnetGroupName:       p.Network.CacheSubnetGroupName,
 		SecurityGroupIDs:      pulumi.StringArray{p.SecurityGroups.CacheID.ToStringOutput()},
@@ -119,7 +124,110 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 	if p.Cache, err = components.NewCache(ctx, prefix+"-redis", cacheArgs, opts...); err != nil {
 		return nil, err
 	}
+	if err := p.addDelivery(ctx, prefix, provider, opts); err != nil {
+		return nil, err
+	}
+	if err := p.addService(ctx, prefix, provider); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// addDelivery creates the GitHub OIDC deploy role (the one the 100 %
+// breaker freezes) and the budget with its breakers.
+func (p *Platform) addDelivery(ctx *pulumi.Context, prefix string, provider *aws.Provider, opts []pulumi.ResourceOption) error {
+	cfg := p.Config
+	var err error
+	if p.DeployAccess, err = components.NewDeployAccess(ctx, prefix, &components.DeployAccessArgs{
+		Repository:              cfg.GithubRepository,
+		Environments:            []string{cfg.Stack},
+		ExistingOIDCProviderArn: cfg.GithubOIDCProvider,
+		Region:                  cfg.Region,
+	}, opts...); err != nil {
+		return err
+	}
+	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}, pulumi.Provider(provider))
+	costArgs := &components.CostControlsArgs{
+		BudgetName:       prefix,
+		Stack:            cfg.Stack,
+		MonthlyBudgetUSD: cfg.MonthlyBudgetUSD,
+		AlertEmails:      cfg.AlertEmails,
+		DeployRoleName:   p.DeployAccess.RoleName,
+		// Survival first, but prod keeps serving: only dev stops at 200 %.
+		StopServingAt200: cfg.Environment == EnvDev,
+	}
+	if cfg.ServiceHostname != "" {
+		costArgs.BreakerEndpoint = "https://" + cfg.ServiceHostname + "/v1/breaker/sns"
+	}
+	if costArgs.StopServingAt200 {
+		costArgs.DatabaseInstanceID = p.Database.InstanceID
+		costArgs.ClusterName = prefix
+		costArgs.NodeGroupName = prefix + "-nodes"
+		costArgs.NodeGroupMaxSize = cfg.NodeMax
+		costArgs.Region = cfg.Region
+		costArgs.AccountID = account.AccountId()
+	}
+	p.CostControls, err = components.NewCostControls(ctx, prefix+"-cost", costArgs, opts...)
+	return err
+}
+
+// addService deploys the tenant service onto the cluster and its
+// monitoring.
+func (p *Platform) addService(ctx *pulumi.Context, prefix string, awsProvider *aws.Provider) error {
+	cfg := p.Config
+	svcArgs := &components.TenantServiceArgs{
+		ImageTag:                  cfg.ServiceImageTag,
+		MinReplicas:               cfg.ServiceMinReplicas,
+		MaxReplicas:               cfg.ServiceMaxReplicas,
+		SpreadStrictly:            cfg.Environment == EnvProd,
+		OIDCProviderArn:           p.Cluster.OIDCProviderArn,
+		OIDCIssuer:                p.Cluster.OIDCIssuer,
+		NodeASGName:               p.Cluster.NodeASGName,
+		VpcID:                     p.Network.VpcID.ToStringOutput(),
+		PublicSubnetIDs:           p.Network.PublicSubnetIDs,
+		LoadBalancerSecurityGroup: p.SecurityGroups.LoadBalancerID.ToStringOutput(),
+		NodePort:                  cfg.ServicePort,
+		VpcCIDR:                   p.Network.CidrBlock,
+		DatabaseCIDRs:             p.Network.DatabaseCIDRs,
+		CertificateArn:            cfg.CertificateArn,
+		DatabaseHost:              p.Database.Address,
+		DatabaseName:              p.Database.DatabaseName,
+		DatabaseSecretArn:         p.Database.SecretArn,
+		DatabaseKmsKeyArn:         p.Database.KmsKeyArn,
+		RedisHost:                 p.Cache.PrimaryEndpoint,
+		RedisAuthToken:            p.Cache.AuthToken,
+		AlertsTopicArn:            p.CostControls.TopicArn,
+		Stack:                     cfg.Stack,
+		Environment:               cfg.Environment,
+		BudgetUSD:                 cfg.MonthlyBudgetUSD,
+		EstimateUSD:               cfg.ReviewEstimateUSD,
+		CeilingUSD:                cfg.MonthlyCeilingUSD,
+		ProtectLoadBalancer:       cfg.Environment == EnvProd,
+		Region:                    cfg.Region,
+	}
+	if cfg.HeartbeatURL != "" {
+		svcArgs.HeartbeatURL = pulumi.ToSecret(pulumi.String(cfg.HeartbeatURL)).(pulumi.StringOutput)
+	}
+	if cfg.StripeWebhookSecret != "" {
+		svcArgs.StripeWebhookSecret = pulumi.ToSecret(pulumi.String(cfg.StripeWebhookSecret)).(pulumi.StringOutput)
+	}
+	var err error
+	if p.Service, err = components.NewTenantService(ctx, prefix+"-tenantd", svcArgs,
+		pulumi.Providers(awsProvider, p.Cluster.Provider)); err != nil {
+		return err
+	}
+	p.Monitoring, err = components.NewMonitoring(ctx, prefix, &components.MonitoringArgs{
+		DashboardName:         prefix,
+		Region:                cfg.Region,
+		DatabaseInstanceID:    prefix + "-db",
+		DatabaseStorageGB:     cfg.DBAllocatedStorageGB,
+		CacheMemberIDs:        p.Cache.MemberIDs,
+		LoadBalancerArnSuffix: p.Service.LoadBalancerArnSuffix,
+		TargetGroupArnSuffix:  p.Service.TargetGroupArnSuffix,
+		NodeASGName:           p.Cluster.NodeASGName,
+		AlarmTopicArn:         p.CostControls.TopicArn,
+	}, pulumi.Providers(awsProvider))
+	return err
 }
 
 // Export publishes the stack outputs other tools and stacks consume.
@@ -134,6 +242,13 @@ func (p *Platform) Export(ctx *pulumi.Context) {
 	ctx.Export("dbEndpoint", p.Database.Address)
 	ctx.Export("dbSecretArn", p.Database.SecretArn)
 	ctx.Export("redisEndpoint", p.Cache.PrimaryEndpoint)
+	ctx.Export("serviceRepositoryUrl", p.Service.RepositoryURL)
+	ctx.Export("serviceUrl", pulumi.Sprintf("https://%s", p.Service.LoadBalancerDNS))
+	ctx.Export("serviceAdminToken", p.Service.AdminToken)
+	ctx.Export("deployRoleArn", p.DeployAccess.RoleArn)
+	ctx.Export("alertsTopicArn", p.CostControls.TopicArn)
+	ctx.Export("budgetName", p.CostControls.BudgetName)
+	ctx.Export("dashboardName", p.Monitoring.DashboardName)
 	ctx.Export("monthlyBudgetUsd", pulumi.Float64(p.Config.MonthlyBudgetUSD))
 	ctx.Export("monthlyCeilingUsd", pulumi.Float64(p.Config.MonthlyCeilingUSD))
 }

@@ -23,9 +23,17 @@ type mapGetter struct {
 func (m mapGetter) Get(k string) (string, bool) { v, ok := m.values[k]; return v, ok }
 func (m mapGetter) IsSecret(k string) bool      { return m.secrets[k] }
 
-func validProd() map[string]string {
-	return map[string]string{"environment": "prod", "costCenter": "platform", "owner": "team@example.com"}
+// required are the keys without defaults.
+func required(env string) map[string]string {
+	return map[string]string{
+		"environment": env, "costCenter": "platform", "owner": "team@example.com",
+		"certificateArn":   "arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000",
+		"alertEmails":      `["ceo@example.com"]`,
+		"githubRepository": "tenantco/platform",
+	}
 }
+
+func validProd() map[string]string { return required("prod") }
 
 func TestDefaultsAppliedPerEnvironment(t *testing.T) {
 	prod, err := stacks.Load(mapGetter{values: validProd()}, "platform", "prod")
@@ -35,7 +43,9 @@ func TestDefaultsAppliedPerEnvironment(t *testing.T) {
 	assert.True(t, prod.DBDeletionProtection)
 	assert.Equal(t, 14, prod.DBBackupRetentionDays)
 
-	dev, err := stacks.Load(mapGetter{values: map[string]string{"environment": "dev", "costCenter": "c", "owner": "o", "azCount": "2"}}, "platform", "dev")
+	devValues := required("dev")
+	devValues["azCount"] = "2"
+	dev, err := stacks.Load(mapGetter{values: devValues}, "platform", "dev")
 	require.NoError(t, err)
 	assert.Equal(t, stacks.NATSingle, dev.NAT)
 	assert.Equal(t, []string{"us-east-1a", "us-east-1b"}, dev.Zones)

@@ -47,6 +47,8 @@ var freeTypes = map[string]string{
 	"eks:index:VpcCni":                                          "a Kubernetes add-on, free",
 	"eks:index:Addon":                                           "EKS add-ons cost nothing themselves",
 	"eks:index:NodeGroupSecurityGroup":                          "security groups are free",
+	"aws:lambda/function:Function":                              "the dev cost breaker runs a few times a month: within the Lambda free tier (1M requests, 400,000 GB-s)",
+	"aws:lambda/permission:Permission":                          "free",
 }
 
 // freePrefixes are whole families of free types.

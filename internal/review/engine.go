@@ -113,6 +113,8 @@ func (e *Engine) NewResource(args pulumi.MockResourceArgs) (string, resource.Pro
 var keepInPreview = map[string]bool{
 	"eks:index:Cluster":                          true,
 	"random:index/randomPassword:RandomPassword": true,
+	// the database secret's ARN feeds a secret Kubernetes Secret
+	"aws:rds/instance:Instance": true,
 }
 
 // outputs are the inputs plus what the provider would compute.
@@ -181,6 +183,19 @@ func (e *Engine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 				"issuer": fmt.Sprintf("https://oidc.eks.%s.amazonaws.com/id/%s", e.Region, strings.ToUpper(shortHash(name))),
 			}}}},
 			"vpcConfig": map[string]any{"clusterSecurityGroupId": "sg-cluster-" + shortHash(name)},
+		}), nil
+	case "aws:eks/getNodeGroup:getNodeGroup":
+		ng := args.Args["nodeGroupName"].StringValue()
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"clusterName": args.Args["clusterName"].StringValue(), "nodeGroupName": ng,
+			"resources": []any{map[string]any{"autoscalingGroups": []any{map[string]any{"name": "eks-" + ng + "-" + shortHash(ng)}}}},
+		}), nil
+	case "aws:secretsmanager/getSecretVersion:getSecretVersion":
+		// The RDS-managed master secret's shape; the password is a stand-in.
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"arn":          args.Args["secretId"].StringValue(),
+			"secretString": `{"username":"platform_admin","password":"review-stand-in-password"}`,
+			"versionId":    "review",
 		}), nil
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		return resource.NewPropertyMapFromMap(map[string]any{"accountId": AccountID}), nil

@@ -1,0 +1,681 @@
+package components
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	autoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
+	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// TenantServiceArgs configures the tenant service on the cluster. The
+// component needs both an AWS and a Kubernetes provider (pulumi.Providers).
+type TenantServiceArgs struct {
+	// Namespace for every Kubernetes object; default "tenant-service".
+	Namespace string
+	// ImageTag is a tag ("v1.4.2") or a digest ("sha256:…") in the ECR
+	// repository this component creates. Required.
+	ImageTag string
+	// MinReplicas/MaxReplicas bound the autoscaler; prod needs >= 2 so a
+	// zone or a node can go without an outage. Defaults 2 and 6.
+	MinReplicas, MaxReplicas int
+	// SpreadStrictly refuses to schedule a replica that would unbalance the
+	// zones (prod); otherwise spreading is best effort (dev).
+	SpreadStrictly bool
+	// Cluster wiring: OIDC provider and issuer for IRSA, the node group's
+	// autoscaling group for the load balancer's targets. Required.
+	OIDCProviderArn pulumi.StringInput
+	OIDCIssuer      pulumi.StringInput
+	NodeASGName     pulumi.StringInput
+	// Network wiring: VPC, public subnets and the load balancer's group
+	// (443 from the internet only). Required.
+	VpcID                     pulumi.StringInput
+	PublicSubnetIDs           pulumi.StringArrayInput
+	LoadBalancerSecurityGroup pulumi.StringInput
+	// NodePort the load balancer forwards to (the node group's security
+	// group admits it from the load balancer only). Required.
+	NodePort int
+	// VpcCIDR and DatabaseCIDRs bound the network policy: ingress from the
+	// VPC (the load balancer reaches pods through node ports), egress to the
+	// database subnets on 5432/6379. Required.
+	VpcCIDR       string
+	DatabaseCIDRs []string
+	// CertificateArn is the ACM certificate of the 443 listener. Required.
+	CertificateArn string
+	// Data stores: the DB endpoint and its master secret in Secrets Manager,
+	// the Redis endpoint and AUTH token (secret). Required.
+	DatabaseHost      pulumi.StringInput
+	DatabaseName      pulumi.StringInput
+	DatabaseSecretArn pulumi.StringInput
+	DatabaseKmsKeyArn pulumi.StringInput
+	RedisHost         pulumi.StringInput
+	RedisAuthToken    pulumi.StringInput
+	// AlertsTopicArn is where the service publishes and whose budget alerts
+	// set its breaker. Required.
+	AlertsTopicArn pulumi.StringInput
+	// HeartbeatURL (secret, optional) is the BetterStack heartbeat the
+	// service pings while ready. StripeWebhookSecret is optional too.
+	HeartbeatURL        pulumi.StringInput
+	StripeWebhookSecret pulumi.StringInput
+	// Stack facts the daily cost report needs.
+	Stack, Environment        string
+	BudgetUSD, EstimateUSD    float64
+	CeilingUSD                float64
+	ProtectLoadBalancer       bool   // deletion protection on the ALB (prod)
+	CostReportSchedule        string // cron, UTC; default "0 7 * * *"
+	Region                    string // for the cost report's AWS clients; required
+	ServiceAccountName        string // default "tenantd"
+	ContainerPort             int    // default 8080
+	CPURequest, MemoryRequest string // defaults 250m, 256Mi
+	CPULimit, MemoryLimit     string // defaults 1, 512Mi
+}
+
+func (a *TenantServiceArgs) withDefaults() (TenantServiceArgs, error) {
+	out := *a
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&out.Namespace, "tenant-service")
+	def(&out.ServiceAccountName, "tenantd")
+	def(&out.CostReportSchedule, "0 7 * * *")
+	def(&out.CPURequest, "250m")
+	def(&out.MemoryRequest, "256Mi")
+	def(&out.CPULimit, "1")
+	def(&out.MemoryLimit, "512Mi")
+	if out.MinReplicas == 0 {
+		out.MinReplicas = 2
+	}
+	if out.MaxReplicas == 0 {
+		out.MaxReplicas = 6
+	}
+	if out.ContainerPort == 0 {
+		out.ContainerPort = 8080
+	}
+	switch {
+	case out.ImageTag == "":
+		return out, fmt.Errorf("TenantServiceArgs.ImageTag: required (a tag or a sha256: digest)")
+	case out.MinReplicas < 1 || out.MaxReplicas < out.MinReplicas:
+		return out, fmt.Errorf("TenantServiceArgs.MinReplicas/MaxReplicas: need 1 <= min (%d) <= max (%d)", out.MinReplicas, out.MaxReplicas)
+	case out.NodePort < 30000 || out.NodePort > 32767:
+		return out, fmt.Errorf("TenantServiceArgs.NodePort: %d is not a node port", out.NodePort)
+	case !strings.HasPrefix(out.CertificateArn, "arn:aws:acm:"):
+		return out, fmt.Errorf("TenantServiceArgs.CertificateArn: %q is not an ACM certificate ARN", out.CertificateArn)
+	case out.VpcCIDR == "" || len(out.DatabaseCIDRs) == 0 || out.Region == "":
+		return out, fmt.Errorf("TenantServiceArgs.VpcCIDR, DatabaseCIDRs and Region: required")
+	case out.OIDCProviderArn == nil || out.OIDCIssuer == nil || out.NodeASGName == nil || out.VpcID == nil ||
+		out.PublicSubnetIDs == nil || out.LoadBalancerSecurityGroup == nil || out.DatabaseHost == nil ||
+		out.DatabaseName == nil || out.DatabaseSecretArn == nil || out.DatabaseKmsKeyArn == nil ||
+		out.RedisHost == nil || out.RedisAuthToken == nil || out.AlertsTopicArn == nil:
+		return out, fmt.Errorf("TenantServiceArgs: cluster, network, data store and topic inputs are required")
+	}
+	return out, nil
+}
+
+// TenantService is the tenant provisioning service on EKS: image registry,
+// IRSA role, Kubernetes workload (migrations Job, Deployment, PDB, HPA,
+// default-deny network policy, daily cost report CronJob) and the public
+// load balancer on 443.
+type TenantService struct {
+	pulumi.ResourceState
+
+	RepositoryURL   pulumi.StringOutput `pulumi:"repositoryUrl"`
+	RoleArn         pulumi.StringOutput `pulumi:"roleArn"`
+	LoadBalancerDNS pulumi.StringOutput `pulumi:"loadBalancerDns"`
+	LoadBalancerArn pulumi.StringOutput `pulumi:"loadBalancerArn"`
+	TargetGroupArn  pulumi.StringOutput `pulumi:"targetGroupArn"`
+	// ArnSuffixes are the CloudWatch dimensions of the two.
+	LoadBalancerArnSuffix pulumi.StringOutput `pulumi:"loadBalancerArnSuffix"`
+	TargetGroupArnSuffix  pulumi.StringOutput `pulumi:"targetGroupArnSuffix"`
+	// AdminToken is the service's admin bearer token (secret).
+	AdminToken pulumi.StringOutput `pulumi:"adminToken"`
+}
+
+// ServiceDatabaseRole is the PostgreSQL login role of tenantd.
+const ServiceDatabaseRole = "tenantd"
+
+// PostgresClientImage runs psql for the bootstrap step (public ECR mirror of
+// the official image, pinned to a major).
+const PostgresClientImage = "public.ecr.aws/docker/library/postgres:16-alpine"
+
+// bootstrapScript creates or updates tenantd's role, idempotently: the role
+// may create tenant roles but is no superuser and inherits nothing, so a
+// request only gets a tenant's rights after SET ROLE (see service/README.md).
+const bootstrapScript = `set -eu
+psql "$MASTER_DATABASE_URL" -v ON_ERROR_STOP=1 -v pw="$TENANTD_DB_PASSWORD" -v db="$DATABASE_NAME" <<'SQL'
+SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tenantd') AS missing \gset
+\if :missing
+CREATE ROLE tenantd LOGIN NOINHERIT NOSUPERUSER CREATEROLE;
+\endif
+ALTER ROLE tenantd WITH LOGIN NOINHERIT NOSUPERUSER CREATEROLE PASSWORD :'pw';
+REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
+GRANT CONNECT, CREATE ON DATABASE :"db" TO tenantd;
+SQL
+`
+
+// Labels every object of the service carries.
+var tenantdLabels = map[string]string{"app.kubernetes.io/name": "tenantd", "app.kubernetes.io/part-of": "platform"}
+
+// NewTenantService creates a TenantService.
+func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs, opts ...pulumi.ResourceOption) (*TenantService, error) {
+	a, err := args.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &TenantService{}
+	if err := ctx.RegisterComponentResource("platform:components:TenantService", name, s, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(s)
+
+	// --- AWS side -----------------------------------------------------
+	repo, err := ecr.NewRepository(ctx, name, &ecr.RepositoryArgs{
+		ImageTagMutability: pulumi.String("IMMUTABLE"),
+		ImageScanningConfiguration: &ecr.RepositoryImageScanningConfigurationArgs{
+			ScanOnPush: pulumi.Bool(true),
+		},
+		EncryptionConfigurations: ecr.RepositoryEncryptionConfigurationArray{
+			&ecr.RepositoryEncryptionConfigurationArgs{EncryptionType: pulumi.String("KMS")},
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ecr.NewLifecyclePolicy(ctx, name, &ecr.LifecyclePolicyArgs{
+		Repository: repo.Name,
+		Policy: pulumi.String(mustJSON(map[string]any{"rules": []any{map[string]any{
+			"rulePriority": 1, "description": "keep the last 30 images",
+			"selection": map[string]any{"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30},
+			"action":    map[string]any{"type": "expire"},
+		}}})),
+	}, parent); err != nil {
+		return nil, err
+	}
+	sep := ":"
+	if strings.HasPrefix(a.ImageTag, "sha256:") {
+		sep = "@"
+	}
+	image := pulumi.Sprintf("%s%s%s", repo.RepositoryUrl, sep, a.ImageTag)
+
+	// IRSA: only this namespace's service account may assume the role.
+	trust := pulumi.All(a.OIDCProviderArn, a.OIDCIssuer).ApplyT(func(v []any) (string, error) {
+		issuer := v[1].(string)
+		return jsonString(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{map[string]any{
+				"Effect":    "Allow",
+				"Action":    "sts:AssumeRoleWithWebIdentity",
+				"Principal": map[string]any{"Federated": v[0].(string)},
+				"Condition": map[string]any{"StringEquals": map[string]any{
+					issuer + ":sub": "system:serviceaccount:" + a.Namespace + ":" + a.ServiceAccountName,
+					issuer + ":aud": "sts.amazonaws.com",
+				}},
+			}},
+		})
+	}).(pulumi.StringOutput)
+	role, err := iam.NewRole(ctx, name+"-irsa", &iam.RoleArgs{
+		Description:      pulumi.String("tenant service pods (IRSA): DB secret, alerts topic, Cost Explorer"),
+		AssumeRolePolicy: trust,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	policy := pulumi.All(a.DatabaseSecretArn, a.DatabaseKmsKeyArn, a.AlertsTopicArn).ApplyT(func(v []any) (string, error) {
+		return jsonString(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{
+				map[string]any{"Sid": "ReadDatabaseSecret", "Effect": "Allow",
+					"Action": []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, "Resource": v[0]},
+				map[string]any{"Sid": "DecryptDatabaseSecret", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": v[1],
+					"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager." + a.Region + ".amazonaws.com"}}},
+				map[string]any{"Sid": "PublishAlerts", "Effect": "Allow", "Action": "sns:Publish", "Resource": v[2]},
+				// Cost Explorer has no resource-level permissions.
+				map[string]any{"Sid": "ReadCosts", "Effect": "Allow", "Action": "ce:GetCostAndUsage", "Resource": "*"},
+			},
+		})
+	}).(pulumi.StringOutput)
+	if _, err := iam.NewRolePolicy(ctx, name+"-irsa", &iam.RolePolicyArgs{Role: role.ID(), Policy: policy}, parent); err != nil {
+		return nil, err
+	}
+
+	// Load balancer: 443 only, TLS 1.2+, to the nodes' service port.
+	alb, err := lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
+		LoadBalancerType:         pulumi.String("application"),
+		Internal:                 pulumi.Bool(false),
+		Subnets:                  a.PublicSubnetIDs,
+		SecurityGroups:           pulumi.StringArray{a.LoadBalancerSecurityGroup},
+		DropInvalidHeaderFields:  pulumi.Bool(true),
+		EnableDeletionProtection: pulumi.Bool(a.ProtectLoadBalancer),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	tg, err := lb.NewTargetGroup(ctx, name, &lb.TargetGroupArgs{
+		VpcId:      a.VpcID,
+		TargetType: pulumi.String("instance"),
+		Protocol:   pulumi.String("HTTP"),
+		Port:       pulumi.Int(a.NodePort),
+		HealthCheck: &lb.TargetGroupHealthCheckArgs{
+			Path: pulumi.String("/readyz"), Matcher: pulumi.String("200"),
+			Interval: pulumi.Int(15), HealthyThreshold: pulumi.Int(2), UnhealthyThreshold: pulumi.Int(3),
+		},
+		DeregistrationDelay: pulumi.Int(30),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := lb.NewListener(ctx, name+"-https", &lb.ListenerArgs{
+		LoadBalancerArn: alb.Arn,
+		Port:            pulumi.Int(443),
+		Protocol:        pulumi.String("HTTPS"),
+		SslPolicy:       pulumi.String("ELBSecurityPolicy-TLS13-1-2-2021-06"),
+		CertificateArn:  pulumi.String(a.CertificateArn),
+		DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
+			Type: pulumi.String("forward"), TargetGroupArn: tg.Arn,
+		}},
+	}, parent); err != nil {
+		return nil, err
+	}
+	if _, err := autoscaling.NewAttachment(ctx, name, &autoscaling.AttachmentArgs{
+		AutoscalingGroupName: a.NodeASGName,
+		LbTargetGroupArn:     tg.Arn,
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	// --- Kubernetes side ---------------------------------------------
+	ns, err := corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(a.Namespace),
+			// The restricted Pod Security Standard rejects any pod that
+			// drops the hardening below.
+			Labels: pulumi.StringMap{
+				"pod-security.kubernetes.io/enforce": pulumi.String("restricted"),
+				"pod-security.kubernetes.io/audit":   pulumi.String("restricted"),
+			},
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	meta := func(objName string) *metav1.ObjectMetaArgs {
+		return &metav1.ObjectMetaArgs{Name: pulumi.String(objName), Namespace: ns.Metadata.Name(), Labels: pulumi.ToStringMap(tenantdLabels)}
+	}
+	sa, err := corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(a.ServiceAccountName), Namespace: ns.Metadata.Name(), Labels: pulumi.ToStringMap(tenantdLabels),
+			Annotations: pulumi.StringMap{"eks.amazonaws.com/role-arn": role.Arn},
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	adminToken, err := random.NewRandomPassword(ctx, name+"-admin-token", &random.RandomPasswordArgs{
+		Length: pulumi.Int(48), Special: pulumi.Bool(false),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// tenantd logs in as its own NOINHERIT role (it refuses a superuser);
+	// the migrations Job's bootstrap step creates that role with the master
+	// credentials, which only that step ever sees.
+	appPassword, err := random.NewRandomPassword(ctx, name+"-db-password", &random.RandomPasswordArgs{
+		Length: pulumi.Int(40), Special: pulumi.Bool(false),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// The master credentials are read from Secrets Manager at deploy time
+	// into a Kubernetes Secret (encrypted by the cluster's KMS key); after
+	// RDS rotates them the next `pulumi up` picks up the new version
+	// (docs/runbooks/rotate-secrets.md).
+	dbSecret := secretsmanager.LookupSecretVersionOutput(ctx, secretsmanager.LookupSecretVersionOutputArgs{
+		SecretId: a.DatabaseSecretArn,
+	}, parent)
+	masterURL := pulumi.All(dbSecret.SecretString(), a.DatabaseHost, a.DatabaseName).ApplyT(func(v []any) (string, error) {
+		return postgresURL(v[0].(string), v[1].(string), v[2].(string))
+	}).(pulumi.StringOutput)
+	appURL := pulumi.All(appPassword.Result, a.DatabaseHost, a.DatabaseName).ApplyT(func(v []any) (string, error) {
+		return postgresURL(mustJSON(map[string]string{"username": ServiceDatabaseRole, "password": v[0].(string)}), v[1].(string), v[2].(string))
+	}).(pulumi.StringOutput)
+	secretData := pulumi.StringMap{
+		"DATABASE_URL":   pulumi.ToSecret(appURL).(pulumi.StringOutput),
+		"REDIS_PASSWORD": pulumi.ToSecret(a.RedisAuthToken).(pulumi.StringOutput),
+		"ADMIN_TOKEN":    adminToken.Result,
+	}
+	if a.HeartbeatURL != nil {
+		secretData["HEARTBEAT_URL"] = pulumi.ToSecret(a.HeartbeatURL).(pulumi.StringOutput)
+	}
+	if a.StripeWebhookSecret != nil {
+		secretData["STRIPE_WEBHOOK_SECRET"] = pulumi.ToSecret(a.StripeWebhookSecret).(pulumi.StringOutput)
+	}
+	secret, err := corev1.NewSecret(ctx, name, &corev1.SecretArgs{
+		Metadata:   meta("tenantd"),
+		Type:       pulumi.String("Opaque"),
+		StringData: secretData,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	bootstrapSecret, err := corev1.NewSecret(ctx, name+"-bootstrap", &corev1.SecretArgs{
+		Metadata: meta("tenantd-bootstrap"),
+		Type:     pulumi.String("Opaque"),
+		StringData: pulumi.StringMap{
+			"MASTER_DATABASE_URL": pulumi.ToSecret(masterURL).(pulumi.StringOutput),
+			"TENANTD_DB_PASSWORD": appPassword.Result,
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	env := corev1.EnvVarArray{
+		envVar("REDIS_ADDR", pulumi.Sprintf("%s:6379", a.RedisHost)),
+		envVar("REDIS_TLS", pulumi.String("true")),
+		envVar("LISTEN_ADDR", pulumi.Sprintf(":%d", a.ContainerPort)),
+		envVar("SNS_TOPIC_ARN", a.AlertsTopicArn),
+		envVar("LOG_LEVEL", pulumi.String("info")),
+		envVar("AWS_REGION", pulumi.String(a.Region)),
+	}
+	envFrom := corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{
+		SecretRef: &corev1.SecretEnvSourceArgs{Name: secret.Metadata.Name()},
+	}}
+	podSpec := func(command []string, extraEnv corev1.EnvVarArray, restart string) *corev1.PodSpecArgs {
+		return &corev1.PodSpecArgs{
+			ServiceAccountName: sa.Metadata.Name(),
+			RestartPolicy:      pulumi.String(restart),
+			SecurityContext: &corev1.PodSecurityContextArgs{
+				RunAsNonRoot:   pulumi.Bool(true),
+				RunAsUser:      pulumi.Int(65532),
+				RunAsGroup:     pulumi.Int(65532),
+				SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+			},
+			Containers: corev1.ContainerArray{hardenedContainer(image, command, append(env, extraEnv...), envFrom, a)},
+		}
+	}
+
+	migrateSpec := podSpec([]string{"/usr/local/bin/tenantd", "migrate", "-workers", "4"}, nil, "Never")
+	bootstrap := hardenedContainer(pulumi.String(PostgresClientImage), []string{"sh", "-c", bootstrapScript}, nil,
+		corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{SecretRef: &corev1.SecretEnvSourceArgs{Name: bootstrapSecret.Metadata.Name()}}}, a)
+	bootstrap.Name = pulumi.String("bootstrap-role")
+	bootstrap.Env = corev1.EnvVarArray{envVar("HOME", pulumi.String("/tmp")), envVar("DATABASE_NAME", a.DatabaseName)}
+	migrateSpec.InitContainers = corev1.ContainerArray{bootstrap}
+	migrateSpec.Volumes = corev1.VolumeArray{&corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}}
+	bootstrap.VolumeMounts = corev1.VolumeMountArray{&corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")}}
+
+	// Migrations run once per image: the Job's spec changes with the image,
+	// so Pulumi replaces it and waits for it before rolling the Deployment.
+	migrate, err := batchv1.NewJob(ctx, name+"-migrate", &batchv1.JobArgs{
+		Metadata: &metav1.ObjectMetaArgs{Namespace: ns.Metadata.Name(), Labels: pulumi.ToStringMap(tenantdLabels)},
+		Spec: &batchv1.JobSpecArgs{
+			BackoffLimit:          pulumi.Int(3),
+			ActiveDeadlineSeconds: pulumi.Int(1800),
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("tenantd-migrate")}},
+				Spec:     migrateSpec,
+			},
+		},
+	}, parent, pulumi.ReplaceOnChanges([]string{"spec"}), pulumi.DeleteBeforeReplace(true))
+	if err != nil {
+		return nil, err
+	}
+
+	whenUnsatisfiable := "ScheduleAnyway"
+	if a.SpreadStrictly {
+		whenUnsatisfiable = "DoNotSchedule"
+	}
+	selector := &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(tenantdLabels)}
+	serve := podSpec([]string{"/usr/local/bin/tenantd", "serve"}, nil, "Always")
+	serve.TopologySpreadConstraints = corev1.TopologySpreadConstraintArray{
+		&corev1.TopologySpreadConstraintArgs{
+			MaxSkew: pulumi.Int(1), TopologyKey: pulumi.String("topology.kubernetes.io/zone"),
+			WhenUnsatisfiable: pulumi.String(whenUnsatisfiable), LabelSelector: selector,
+		},
+		&corev1.TopologySpreadConstraintArgs{
+			MaxSkew: pulumi.Int(1), TopologyKey: pulumi.String("kubernetes.io/hostname"),
+			WhenUnsatisfiable: pulumi.String("ScheduleAnyway"), LabelSelector: selector,
+		},
+	}
+	serve.TerminationGracePeriodSeconds = pulumi.Int(30)
+	deployment, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
+		Metadata: meta("tenantd"),
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(a.MinReplicas),
+			Selector: selector,
+			Strategy: &appsv1.DeploymentStrategyArgs{
+				Type: pulumi.String("RollingUpdate"),
+				RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{
+					MaxUnavailable: pulumi.Int(0), MaxSurge: pulumi.Int(1),
+				},
+			},
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(tenantdLabels)},
+				Spec:     serve,
+			},
+		},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{migrate}),
+		// The autoscaler owns the replica count after the first deploy.
+		pulumi.IgnoreChanges([]string{"spec.replicas"}))
+	if err != nil {
+		return nil, err
+	}
+
+	if _, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
+		Metadata: meta("tenantd"),
+		Spec: &corev1.ServiceSpecArgs{
+			Type:     pulumi.String("NodePort"),
+			Selector: pulumi.ToStringMap(tenantdLabels),
+			Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
+				Name: pulumi.String("http"), Port: pulumi.Int(80),
+				TargetPort: pulumi.Int(a.ContainerPort), NodePort: pulumi.Int(a.NodePort), Protocol: pulumi.String("TCP"),
+			}},
+		},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{deployment})); err != nil {
+		return nil, err
+	}
+	if _, err := policyv1.NewPodDisruptionBudget(ctx, name, &policyv1.PodDisruptionBudgetArgs{
+		Metadata: meta("tenantd"),
+		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
+			MinAvailable: pulumi.Int(1),
+			Selector:     selector,
+		},
+	}, parent); err != nil {
+		return nil, err
+	}
+	if _, err := autoscalingv2.NewHorizontalPodAutoscaler(ctx, name, &autoscalingv2.HorizontalPodAutoscalerArgs{
+		Metadata: meta("tenantd"),
+		Spec: &autoscalingv2.HorizontalPodAutoscalerSpecArgs{
+			ScaleTargetRef: &autoscalingv2.CrossVersionObjectReferenceArgs{
+				ApiVersion: pulumi.String("apps/v1"), Kind: pulumi.String("Deployment"), Name: deployment.Metadata.Name().Elem(),
+			},
+			MinReplicas: pulumi.Int(a.MinReplicas),
+			MaxReplicas: pulumi.Int(a.MaxReplicas),
+			Metrics: autoscalingv2.MetricSpecArray{&autoscalingv2.MetricSpecArgs{
+				Type: pulumi.String("Resource"),
+				Resource: &autoscalingv2.ResourceMetricSourceArgs{
+					Name:   pulumi.String("cpu"),
+					Target: &autoscalingv2.MetricTargetArgs{Type: pulumi.String("Utilization"), AverageUtilization: pulumi.Int(70)},
+				},
+			}},
+		},
+	}, parent); err != nil {
+		return nil, err
+	}
+	if err := newNetworkPolicies(ctx, name, ns, a, parent); err != nil {
+		return nil, err
+	}
+
+	report := podSpec([]string{"/usr/local/bin/costreport"}, corev1.EnvVarArray{
+		envVar("STACK", pulumi.String(a.Stack)),
+		envVar("ENVIRONMENT", pulumi.String(a.Environment)),
+		envVar("MONTHLY_BUDGET_USD", pulumi.Sprintf("%.2f", a.BudgetUSD)),
+		envVar("ESTIMATE_USD", pulumi.Sprintf("%.2f", a.EstimateUSD)),
+		envVar("CEILING_USD", pulumi.Sprintf("%.2f", a.CeilingUSD)),
+		envVar("ALERTS_TOPIC_ARN", a.AlertsTopicArn),
+	}, "OnFailure")
+	if _, err := batchv1.NewCronJob(ctx, name+"-cost-report", &batchv1.CronJobArgs{
+		Metadata: meta("cost-report"),
+		Spec: &batchv1.CronJobSpecArgs{
+			Schedule:                   pulumi.String(a.CostReportSchedule),
+			TimeZone:                   pulumi.String("Etc/UTC"),
+			ConcurrencyPolicy:          pulumi.String("Forbid"),
+			SuccessfulJobsHistoryLimit: pulumi.Int(3),
+			FailedJobsHistoryLimit:     pulumi.Int(3),
+			JobTemplate: &batchv1.JobTemplateSpecArgs{
+				Spec: &batchv1.JobSpecArgs{
+					BackoffLimit: pulumi.Int(2),
+					Template: &corev1.PodTemplateSpecArgs{
+						Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("cost-report")}},
+						Spec:     report,
+					},
+				},
+			},
+		},
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	s.RepositoryURL = repo.RepositoryUrl
+	s.RoleArn = role.Arn
+	s.LoadBalancerDNS = alb.DnsName
+	s.LoadBalancerArn = alb.Arn
+	s.TargetGroupArn = tg.Arn
+	s.LoadBalancerArnSuffix = alb.ArnSuffix
+	s.TargetGroupArnSuffix = tg.ArnSuffix
+	s.AdminToken = adminToken.Result
+	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"repositoryUrl":         s.RepositoryURL,
+		"roleArn":               s.RoleArn,
+		"loadBalancerDns":       s.LoadBalancerDNS,
+		"loadBalancerArn":       s.LoadBalancerArn,
+		"targetGroupArn":        s.TargetGroupArn,
+		"loadBalancerArnSuffix": s.LoadBalancerArnSuffix,
+		"targetGroupArnSuffix":  s.TargetGroupArnSuffix,
+		"adminToken":            s.AdminToken,
+	})
+}
+
+// hardenedContainer is the one container shape every pod of the service
+// uses: non-root, read-only root, no privilege escalation, no capabilities.
+func hardenedContainer(image pulumi.StringInput, command []string, env corev1.EnvVarArray, envFrom corev1.EnvFromSourceArray, a TenantServiceArgs) *corev1.ContainerArgs {
+	c := &corev1.ContainerArgs{
+		Name:    pulumi.String("tenantd"),
+		Image:   image,
+		Command: pulumi.ToStringArray(command),
+		Env:     env,
+		EnvFrom: envFrom,
+		Resources: &corev1.ResourceRequirementsArgs{
+			Requests: pulumi.StringMap{"cpu": pulumi.String(a.CPURequest), "memory": pulumi.String(a.MemoryRequest)},
+			Limits:   pulumi.StringMap{"cpu": pulumi.String(a.CPULimit), "memory": pulumi.String(a.MemoryLimit)},
+		},
+		SecurityContext: &corev1.SecurityContextArgs{
+			RunAsNonRoot:             pulumi.Bool(true),
+			ReadOnlyRootFilesystem:   pulumi.Bool(true),
+			AllowPrivilegeEscalation: pulumi.Bool(false),
+			Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+			SeccompProfile:           &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+		},
+	}
+	if len(command) > 1 && command[1] == "serve" {
+		c.Ports = corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("http"), ContainerPort: pulumi.Int(a.ContainerPort)}}
+		probe := func(path string, period int) *corev1.ProbeArgs {
+			return &corev1.ProbeArgs{
+				HttpGet:          &corev1.HTTPGetActionArgs{Path: pulumi.String(path), Port: pulumi.String("http")},
+				PeriodSeconds:    pulumi.Int(period),
+				TimeoutSeconds:   pulumi.Int(2),
+				FailureThreshold: pulumi.Int(3),
+			}
+		}
+		c.ReadinessProbe = probe("/readyz", 5)
+		c.LivenessProbe = probe("/healthz", 10)
+	}
+	return c
+}
+
+// newNetworkPolicies denies all traffic in the namespace, then allows what
+// the service needs: HTTP in from the VPC (load balancer via node ports),
+// DNS, PostgreSQL and Redis in the database subnets, HTTPS out (AWS APIs
+// through NAT, the uptime heartbeat).
+func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, a TenantServiceArgs, opts ...pulumi.ResourceOption) error {
+	nsName := ns.Metadata.Name()
+	if _, err := networkingv1.NewNetworkPolicy(ctx, name+"-default-deny", &networkingv1.NetworkPolicyArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("default-deny"), Namespace: nsName},
+		Spec: &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: &metav1.LabelSelectorArgs{},
+			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress"), pulumi.String("Egress")},
+		},
+	}, opts...); err != nil {
+		return err
+	}
+	tcp := func(port int) *networkingv1.NetworkPolicyPortArgs {
+		return &networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(port)}
+	}
+	var dbPeers networkingv1.NetworkPolicyPeerArray
+	for _, c := range a.DatabaseCIDRs {
+		dbPeers = append(dbPeers, &networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(c)}})
+	}
+	_, err := networkingv1.NewNetworkPolicy(ctx, name+"-allow", &networkingv1.NetworkPolicyArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("tenantd-allow"), Namespace: nsName},
+		Spec: &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("platform")}},
+			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress"), pulumi.String("Egress")},
+			Ingress: networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{
+				From:  networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(a.VpcCIDR)}}},
+				Ports: networkingv1.NetworkPolicyPortArray{tcp(a.ContainerPort)},
+			}},
+			Egress: networkingv1.NetworkPolicyEgressRuleArray{
+				&networkingv1.NetworkPolicyEgressRuleArgs{
+					To: networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
+						NamespaceSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String("kube-system")}},
+						PodSelector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"k8s-app": pulumi.String("kube-dns")}},
+					}},
+					Ports: networkingv1.NetworkPolicyPortArray{
+						&networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("UDP"), Port: pulumi.Int(53)}, tcp(53),
+					},
+				},
+				&networkingv1.NetworkPolicyEgressRuleArgs{To: dbPeers, Ports: networkingv1.NetworkPolicyPortArray{tcp(5432), tcp(6379)}},
+				&networkingv1.NetworkPolicyEgressRuleArgs{
+					To: networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{
+						Cidr: pulumi.String("0.0.0.0/0"), Except: pulumi.StringArray{pulumi.String(a.VpcCIDR)},
+					}}},
+					Ports: networkingv1.NetworkPolicyPortArray{tcp(443)},
+				},
+			},
+		},
+	}, opts...)
+	return err
+}
+
+func envVar(name string, value pulumi.StringInput) *corev1.EnvVarArgs {
+	return &corev1.EnvVarArgs{Name: pulumi.String(name), Value: value}
+}
+
+// postgresURL builds the service's connection string from the RDS-managed
+// secret (JSON with username and password). TLS is required server-side
+// (rds.force_ssl); verify-full would need the RDS CA bundle in the image.
+func postgresURL(secretJSON, host, db string) (string, error) {
+	var creds struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := jsonUnmarshal(secretJSON, &creds); err != nil {
+		return "", fmt.Errorf("database secret: %w", err)
+	}
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(creds.Username, creds.Password), Host: host + ":5432", Path: "/" + db, RawQuery: "sslmode=require"}
+	return u.String(), nil
+}
