@@ -1,6 +1,7 @@
 // Package cli implements the program's offline subcommands:
 //
 //	review --stack NAME | --config FILE [--json] [--dir DIR]
+//	review diff [--base FILE]... --head FILE... [--markdown]
 //	prices refresh [--region REGION] [--out FILE]
 //
 // Exit codes: 0 OK or WARN, 1 DENY (over the ceiling or a mandatory
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tenantco/platform/internal/cost/pricelist"
+	"github.com/tenantco/platform/internal/costdiff"
 	"github.com/tenantco/platform/internal/review"
 )
 
@@ -60,11 +62,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 const usage = `usage:
   go run . review --stack NAME [--json]     review Pulumi.NAME.yaml offline (no AWS account)
   go run . review --config FILE [--json]    review any stack config file
+  go run . review diff --base B.json --head H.json [--markdown]
+                                            compare reviews (base branch vs head): the PR cost comment
   go run . prices refresh [--out FILE]      rebuild the price snapshot from the AWS Price List API
   go run .                                  (no arguments) the Pulumi program, run by the Pulumi CLI
 `
 
 func reviewCmd(args []string, stdout, stderr io.Writer) (int, error) {
+	if len(args) > 0 && args[0] == "diff" {
+		return costdiff.Command(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("review", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	stack := fs.String("stack", "", "stack name: reads Pulumi.<stack>.yaml in --dir")

@@ -1,0 +1,84 @@
+package costdiff
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Exit codes, the same as the review's: 0 every head stack OK or WARN,
+// 1 a head stack is DENY, 2 bad arguments or input.
+const (
+	ExitOK    = 0
+	ExitDeny  = 1
+	ExitError = 2
+)
+
+// Usage of `review diff`.
+const Usage = `usage: go run . review diff [--base FILE]... --head FILE... [--markdown]
+
+Compares offline reviews (go run . review --stack NAME --json) of the base
+branch and of the head, pairing documents by their stack name. A head stack
+without a base document is a new stack. --markdown writes the pull request
+comment; without it, one line per stack. Exit status: 0 OK or WARN, 1 a head
+stack is over its ceiling or has a mandatory violation, 2 bad input.
+`
+
+type files []string
+
+func (f *files) String() string     { return strings.Join(*f, ",") }
+func (f *files) Set(v string) error { *f = append(*f, v); return nil }
+
+// Command runs `review diff` with the arguments after "diff". It returns the
+// exit code, and an error for bad arguments or input (exit code 2).
+func Command(args []string, stdout, stderr io.Writer) (int, error) {
+	fs := flag.NewFlagSet("review diff", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, Usage) }
+	var baseFiles, headFiles files
+	fs.Var(&baseFiles, "base", "review JSON of a stack on the base branch (repeatable)")
+	fs.Var(&headFiles, "head", "review JSON of a stack on the head (repeatable, at least one)")
+	markdown := fs.Bool("markdown", false, "write the pull request comment (markdown)")
+	if err := fs.Parse(args); err != nil {
+		return ExitError, err
+	}
+	if fs.NArg() > 0 {
+		return ExitError, fmt.Errorf("review diff: unexpected argument %q", fs.Arg(0))
+	}
+	if len(headFiles) == 0 {
+		return ExitError, errors.New("review diff: give at least one --head FILE (output of `go run . review --stack NAME --json`)")
+	}
+	load := func(paths []string) ([]Doc, error) {
+		var docs []Doc
+		for _, p := range paths {
+			d, err := Load(p)
+			if err != nil {
+				return nil, err
+			}
+			docs = append(docs, d)
+		}
+		return docs, nil
+	}
+	base, err := load(baseFiles)
+	if err != nil {
+		return ExitError, err
+	}
+	head, err := load(headFiles)
+	if err != nil {
+		return ExitError, err
+	}
+	render := RenderText
+	if *markdown {
+		render = Render
+	}
+	res, err := render(base, head, stdout)
+	if err != nil {
+		return ExitError, err
+	}
+	if res.Failed() {
+		return ExitDeny, nil
+	}
+	return ExitOK, nil
+}
