@@ -163,7 +163,14 @@ func (e *Engine) outputs(args pulumi.MockResourceArgs, id string) resource.Prope
 		set("primaryEndpointAddress", "master."+id+".c0ffee.use1.cache.amazonaws.com")
 		set("readerEndpointAddress", "replica."+id+".c0ffee.use1.cache.amazonaws.com")
 	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
-		set("arn", fmt.Sprintf("arn:aws:iam::%s:oidc-provider/oidc.eks.%s.amazonaws.com/id/%s", AccountID, e.Region, shortHash(id)))
+		out["arn"] = resource.NewPropertyValue(fmt.Sprintf("arn:aws:iam::%s:oidc-provider/oidc.eks.%s.amazonaws.com/id/%s", AccountID, e.Region, shortHash(id)))
+	case "aws:ecr/repository:Repository":
+		set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", AccountID, e.Region, id))
+	case "aws:lb/loadBalancer:LoadBalancer":
+		set("dnsName", id+"."+e.Region+".elb.amazonaws.com")
+		set("arnSuffix", "app/"+id+"/"+shortHash(id))
+	case "aws:lb/targetGroup:TargetGroup":
+		set("arnSuffix", "targetgroup/"+id+"/"+shortHash(id))
 	case "random:index/randomPassword:RandomPassword":
 		set("result", "review-"+shortHash(id)+"-stand-in-password")
 	}

@@ -1,0 +1,345 @@
+package stacks_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantco/platform/components"
+	"github.com/tenantco/platform/internal/inventory"
+	"github.com/tenantco/platform/internal/review"
+)
+
+func only(t *testing.T, e *review.Engine, typ string) inventory.Resource {
+	t.Helper()
+	rs := e.Find(typ)
+	require.Len(t, rs, 1, typ)
+	return rs[0]
+}
+
+func named(t *testing.T, e *review.Engine, typ, suffix string) inventory.Resource {
+	t.Helper()
+	for _, r := range e.Find(typ) {
+		if strings.HasSuffix(r.Name, suffix) {
+			return r
+		}
+	}
+	t.Fatalf("no %s named *%s", typ, suffix)
+	return inventory.Resource{}
+}
+
+func TestServiceWorkloadIsHardened(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			e := evaluate(t, stack, false)
+			dep := only(t, e, "kubernetes:apps/v1:Deployment")
+			c, _ := dep.Get("spec.template.spec.containers.0")
+			require.NotNil(t, c)
+			for path, want := range map[string]any{
+				"spec.template.spec.containers.0.readinessProbe.httpGet.path":              "/readyz",
+				"spec.template.spec.containers.0.livenessProbe.httpGet.path":               "/healthz",
+				"spec.template.spec.containers.0.securityContext.runAsNonRoot":             true,
+				"spec.template.spec.containers.0.securityContext.readOnlyRootFilesystem":   true,
+				"spec.template.spec.containers.0.securityContext.allowPrivilegeEscalation": false,
+				"spec.template.spec.containers.0.securityContext.capabilities.drop.0":      "ALL",
+				"spec.template.spec.containers.0.securityContext.seccompProfile.type":      "RuntimeDefault",
+				"spec.template.spec.securityContext.seccompProfile.type":                   "RuntimeDefault",
+				"spec.template.spec.topologySpreadConstraints.0.topologyKey":               "topology.kubernetes.io/zone",
+				"spec.template.spec.containers.0.resources.limits.memory":                  "512Mi",
+				"spec.template.spec.containers.0.resources.requests.cpu":                   "250m",
+				"spec.template.spec.containers.0.envFrom.0.secretRef.name":                 "tenantd",
+				"spec.template.spec.topologySpreadConstraints.0.whenUnsatisfiable":         map[string]string{"dev": "ScheduleAnyway", "prod": "DoNotSchedule"}[stack],
+			} {
+				got, _ := dep.Get(path)
+				assert.Equal(t, want, got, path)
+			}
+			replicas, _ := dep.Number("spec.replicas")
+			assert.GreaterOrEqual(t, replicas, 2.0, "at least 2 replicas")
+			img, _ := dep.String("spec.template.spec.containers.0.image")
+			assert.Contains(t, img, ".dkr.ecr.", "image comes from the program's ECR repository")
+			// No credential is passed as plain env.
+			for i := 0; i < 20; i++ {
+				name, ok := dep.String("spec.template.spec.containers.0.env." + string(rune('0'+i%10)) + ".name")
+				if !ok {
+					break
+				}
+				assert.NotContains(t, []string{"DATABASE_URL", "REDIS_PASSWORD", "ADMIN_TOKEN"}, name)
+			}
+
+			// Secret values make the whole stringData a secret on the wire.
+			for _, suffix := range []string{"-tenantd", "-tenantd-bootstrap"} {
+				secret := named(t, e, "kubernetes:core/v1:Secret", suffix)
+				v, _ := secret.String("stringData")
+				assert.Equal(t, inventory.Secret, v, "%s credentials are secret", suffix)
+			}
+
+			pdb := only(t, e, "kubernetes:policy/v1:PodDisruptionBudget")
+			minAvail, _ := pdb.Number("spec.minAvailable")
+			assert.Equal(t, 1.0, minAvail)
+			hpa := only(t, e, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+			lo, _ := hpa.Number("spec.minReplicas")
+			hi, _ := hpa.Number("spec.maxReplicas")
+			assert.Equal(t, 2.0, lo)
+			assert.Equal(t, map[string]float64{"dev": 3, "prod": 6}[stack], hi)
+
+			job := only(t, e, "kubernetes:batch/v1:Job")
+			cmd := job.Strings("spec.template.spec.containers.0.command")
+			assert.Equal(t, []string{"/usr/local/bin/tenantd", "migrate", "-workers", "4"}, cmd)
+			init, _ := job.String("spec.template.spec.initContainers.0.name")
+			assert.Equal(t, "bootstrap-role", init)
+			cron := only(t, e, "kubernetes:batch/v1:CronJob")
+			sched, _ := cron.String("spec.schedule")
+			assert.Equal(t, "0 7 * * *", sched)
+
+			ns := only(t, e, "kubernetes:core/v1:Namespace")
+			psa, _ := ns.String("metadata.labels.pod-security\\.kubernetes\\.io/enforce")
+			_ = psa // dotted label keys are not addressable by path; check the map instead
+			labels, _ := ns.Get("metadata.labels")
+			assert.Equal(t, "restricted", labels.(map[string]any)["pod-security.kubernetes.io/enforce"])
+
+			svc := only(t, e, "kubernetes:core/v1:Service")
+			typ, _ := svc.String("spec.type")
+			np, _ := svc.Number("spec.ports.0.nodePort")
+			assert.Equal(t, "NodePort", typ, "no cloud load balancer from Kubernetes: the ALB is the program's")
+			assert.Equal(t, 30080.0, np)
+		})
+	}
+}
+
+func TestNetworkPoliciesDenyByDefault(t *testing.T) {
+	e := evaluate(t, "prod", false)
+	var deny, allow inventory.Resource
+	for _, np := range e.Find("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
+		if strings.HasSuffix(np.Name, "default-deny") {
+			deny = np
+		} else {
+			allow = np
+		}
+	}
+	require.NotEmpty(t, deny.URN)
+	sel, _ := deny.Get("spec.podSelector")
+	assert.Empty(t, sel, "default deny selects every pod")
+	assert.ElementsMatch(t, []string{"Ingress", "Egress"}, deny.Strings("spec.policyTypes"))
+	port, _ := allow.Number("spec.ingress.0.ports.0.port")
+	assert.Equal(t, 8080.0, port)
+	from, _ := allow.String("spec.ingress.0.from.0.ipBlock.cidr")
+	assert.Equal(t, "10.0.0.0/16", from)
+	db0, _ := allow.String("spec.egress.1.to.0.ipBlock.cidr")
+	assert.Equal(t, "10.0.10.0/24", db0, "database egress only to the database subnets")
+}
+
+func TestIRSATrustAndLeastPrivilege(t *testing.T) {
+	e := evaluate(t, "prod", false)
+	role := named(t, e, "aws:iam/role:Role", "tenantd-irsa")
+	trustRaw, _ := role.String("assumeRolePolicy")
+	var trust struct {
+		Statement []struct {
+			Action    string
+			Principal map[string]string
+			Condition map[string]map[string]string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(trustRaw), &trust))
+	require.Len(t, trust.Statement, 1)
+	st := trust.Statement[0]
+	assert.Equal(t, "sts:AssumeRoleWithWebIdentity", st.Action)
+	assert.Contains(t, st.Principal["Federated"], ":oidc-provider/oidc.eks.")
+	var sub, aud string
+	for k, v := range st.Condition["StringEquals"] {
+		switch {
+		case strings.HasSuffix(k, ":sub"):
+			sub = v
+		case strings.HasSuffix(k, ":aud"):
+			aud = v
+		}
+	}
+	assert.Equal(t, "system:serviceaccount:tenant-service:tenantd", sub, "only the service's own account")
+	assert.Equal(t, "sts.amazonaws.com", aud)
+
+	pol := named(t, e, "aws:iam/rolePolicy:RolePolicy", "tenantd-irsa")
+	raw, _ := pol.String("policy")
+	var doc struct {
+		Statement []struct {
+			Effect   string
+			Action   any
+			Resource any
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(raw), &doc))
+	var actions []string
+	for _, s := range doc.Statement {
+		require.Equal(t, "Allow", s.Effect)
+		switch a := s.Action.(type) {
+		case string:
+			actions = append(actions, a)
+		case []any:
+			for _, x := range a {
+				actions = append(actions, x.(string))
+			}
+		}
+		if s.Resource == "*" {
+			assert.Equal(t, "ce:GetCostAndUsage", s.Action, "only Cost Explorer has no resource scope")
+		}
+	}
+	assert.ElementsMatch(t, []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt", "sns:Publish", "ce:GetCostAndUsage"}, actions)
+}
+
+func TestBudgetBreakers(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			e := evaluate(t, stack, false)
+			b := only(t, e, "aws:budgets/budget:Budget")
+			amount, _ := b.String("limitAmount")
+			assert.Equal(t, map[string]string{"dev": "600.00", "prod": "1500.00"}[stack], amount)
+			type n struct {
+				pct  float64
+				kind string
+			}
+			var got []n
+			for i := 0; i < 4; i++ {
+				p := "notifications." + string(rune('0'+i))
+				pct, _ := b.Number(p + ".threshold")
+				kind, _ := b.String(p + ".notificationType")
+				topics := b.Strings(p + ".subscriberSnsTopicArns")
+				assert.Len(t, topics, 1, "every alert goes to the topic")
+				got = append(got, n{pct, kind})
+			}
+			assert.ElementsMatch(t, []n{{90, "ACTUAL"}, {100, "ACTUAL"}, {100, "FORECASTED"}, {200, "ACTUAL"}}, got)
+			filter, _ := b.String("costFilters.0.values.0")
+			assert.Equal(t, "user:stack$"+stack, filter)
+
+			actions := map[string]inventory.Resource{}
+			for _, a := range e.Find("aws:budgets/budgetAction:BudgetAction") {
+				typ, _ := a.String("actionType")
+				actions[typ] = a
+			}
+			freeze := actions["APPLY_IAM_POLICY"]
+			require.NotEmpty(t, freeze.URN, "the 100 % freeze exists in every stack")
+			th, _ := freeze.Number("actionThreshold.actionThresholdValue")
+			assert.Equal(t, 100.0, th)
+			roles := freeze.Strings("definition.iamActionDefinition.roles")
+			require.Len(t, roles, 1)
+			assert.Contains(t, roles[0], "-deploy", "the freeze targets the deploy role")
+			approval, _ := freeze.String("approvalModel")
+			assert.Equal(t, "AUTOMATIC", approval)
+
+			stop, hasStop := actions["RUN_SSM_DOCUMENTS"]
+			lambdas := e.Find("aws:lambda/function:Function")
+			if stack == "prod" {
+				assert.False(t, hasStop, "prod never stops serving")
+				assert.Empty(t, lambdas)
+				return
+			}
+			require.True(t, hasStop)
+			th, _ = stop.Number("actionThreshold.actionThresholdValue")
+			sub, _ := stop.String("definition.ssmActionDefinition.actionSubType")
+			ids := stop.Strings("definition.ssmActionDefinition.instanceIds")
+			assert.Equal(t, 200.0, th)
+			assert.Equal(t, "STOP_RDS_INSTANCES", sub)
+			assert.Equal(t, []string{"platform-dev-db"}, ids)
+			require.Len(t, lambdas, 1)
+			ng, _ := lambdas[0].String("environment.variables.NODEGROUP_NAME")
+			assert.Equal(t, "platform-dev-nodes", ng)
+		})
+	}
+}
+
+func TestFreezePolicyDeniesGrowthOnly(t *testing.T) {
+	e := evaluate(t, "prod", false)
+	p := named(t, e, "aws:iam/policy:Policy", "-freeze")
+	raw, _ := p.String("policy")
+	var doc struct {
+		Statement []struct {
+			Effect string
+			Action []string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(raw), &doc))
+	require.Len(t, doc.Statement, 1)
+	assert.Equal(t, "Deny", doc.Statement[0].Effect)
+	assert.Equal(t, components.FreezeActions, doc.Statement[0].Action)
+	for _, a := range doc.Statement[0].Action {
+		assert.NotContains(t, strings.ToLower(a), "delete", "shrinking must stay possible")
+	}
+	for _, want := range []string{"ec2:RunInstances", "rds:CreateDBInstance", "elasticache:CreateReplicationGroup", "eks:UpdateNodegroupConfig"} {
+		assert.Contains(t, doc.Statement[0].Action, want)
+	}
+}
+
+func TestAlarmsAndDashboard(t *testing.T) {
+	e := evaluate(t, "prod", false)
+	thresholds := map[string]float64{}
+	for _, a := range e.Find("aws:cloudwatch/metricAlarm:MetricAlarm") {
+		th, _ := a.Number("threshold")
+		thresholds[strings.TrimPrefix(a.Name, "platform-prod-")] = th
+		acts := a.Strings("alarmActions")
+		require.Len(t, acts, 1, a.Name)
+		assert.Contains(t, acts[0], ":sns:", "%s pages through the topic", a.Name)
+	}
+	assert.Equal(t, 80.0, thresholds["rds-cpu"])
+	assert.Equal(t, 10e9, thresholds["rds-free-storage"], "10 % of 100 GB")
+	assert.Equal(t, 80.0, thresholds["redis-memory-001"])
+	assert.Equal(t, 80.0, thresholds["redis-memory-002"])
+	assert.Equal(t, 5.0, thresholds["lb-5xx-rate"])
+	assert.Equal(t, 0.0, thresholds["unhealthy-targets"])
+
+	dash := only(t, e, "aws:cloudwatch/dashboard:Dashboard")
+	body, _ := dash.String("dashboardBody")
+	var doc struct {
+		Widgets []struct {
+			Properties struct {
+				Title   string
+				Metrics [][]any
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &doc), "dashboard JSON is valid")
+	refs := map[string]bool{}
+	for _, w := range doc.Widgets {
+		for _, m := range w.Properties.Metrics {
+			for i := 2; i+1 < len(m); i += 2 {
+				if s, ok := m[i+1].(string); ok {
+					refs[m[i].(string)+"="+s] = true
+				}
+			}
+		}
+	}
+	assert.True(t, refs["DBInstanceIdentifier=platform-prod-db"], "RDS widgets name the stack's instance")
+	assert.True(t, refs["CacheClusterId=platform-prod-redis-001"])
+	assert.True(t, refs["Currency=USD"], "estimated charges")
+	db := only(t, e, "aws:rds/instance:Instance")
+	id, _ := db.String("identifier")
+	assert.Equal(t, "platform-prod-db", id, "the dashboard references an instance that exists")
+	rg := only(t, e, "aws:elasticache/replicationGroup:ReplicationGroup")
+	rgID, _ := rg.String("replicationGroupId")
+	assert.Equal(t, "platform-prod-redis", rgID)
+	var lbRef bool
+	for k := range refs {
+		lbRef = lbRef || strings.HasPrefix(k, "LoadBalancer=")
+	}
+	assert.True(t, lbRef, "load balancer widgets")
+}
+
+func TestDeployRoleTrustsOnlyThisRepositoryEnvironment(t *testing.T) {
+	e := evaluate(t, "prod", false)
+	role := named(t, e, "aws:iam/role:Role", "-deploy")
+	raw, _ := role.String("assumeRolePolicy")
+	var trust struct {
+		Statement []struct {
+			Action    string
+			Condition map[string]map[string]any
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(raw), &trust))
+	require.Len(t, trust.Statement, 1)
+	cond := trust.Statement[0].Condition["StringEquals"]
+	assert.Equal(t, "sts.amazonaws.com", cond["token.actions.githubusercontent.com:aud"])
+	assert.Equal(t, []any{"repo:tenantco/platform:environment:prod"}, cond["token.actions.githubusercontent.com:sub"])
+	assert.NotContains(t, raw, "StringLike", "no wildcards in the subject")
+	oidc := named(t, e, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "-github")
+	url, _ := oidc.String("url")
+	assert.Equal(t, components.GitHubOIDCURL, url)
+}
