@@ -23,7 +23,8 @@ func TestMigrateAll(t *testing.T) {
 	t.Cleanup(func() { Migrations = saved })
 	Migrations = append(append([]Migration{}, saved...), Migration{Version: 2, SQL: `
 ALTER TABLE items ADD COLUMN note text;
-CREATE TABLE labels (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL UNIQUE);`})
+CREATE TABLE labels (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL UNIQUE);`,
+		Tables: []string{"labels"}})
 
 	// Make one tenant fail: a conflicting table already exists in its schema.
 	bad := made[5]

@@ -1,12 +1,21 @@
 package postgres
 
+import "github.com/jackc/pgx/v5"
+
 // Migration is one step of the per-tenant schema. SQL runs as the service
 // role (the owner of tenant tables) with search_path set to the tenant's
 // schema only, inside the tenant's migration transaction. Grants are
-// re-applied after the last step, so steps never mention roles.
+// re-applied after the last step, so steps never mention roles: a step lists
+// the tables it creates (Tables) and drops (Drops) instead.
+//
+// Grants name tables explicitly: "GRANT ... ON ALL TABLES IN SCHEMA" scans
+// all of pg_class (no index on relnamespace) and took 360 ms per tenant at
+// 10,000 tenants, making onboarding and migrations quadratic.
 type Migration struct {
 	Version int
 	SQL     string
+	Tables  []string
+	Drops   []string
 }
 
 // Migrations is the tenant schema history. Append only. Onboarding applies
@@ -47,7 +56,7 @@ CREATE TABLE settings (
 	value jsonb NOT NULL,
 	updated_at timestamptz NOT NULL DEFAULT now()
 );
-`},
+`, Tables: []string{"items", "item_tags", "item_events", "usage", "settings"}},
 }
 
 // LatestVersion is the schema version a current tenant has.
@@ -63,11 +72,40 @@ func pendingSQL(from int) string {
 	return s
 }
 
-// grantsSQL gives the tenant role DML on its schema and nothing else.
+// currentTables lists the tenant tables that exist at LatestVersion.
+func currentTables() []string {
+	var out []string
+	for _, m := range Migrations {
+		for _, d := range m.Drops {
+			for i, t := range out {
+				if t == d {
+					out = append(out[:i], out[i+1:]...)
+					break
+				}
+			}
+		}
+		out = append(out, m.Tables...)
+	}
+	return out
+}
+
+// grantsSQL gives the tenant role DML on its schema's tables and nothing
+// else. Identity columns need no sequence privilege (PostgreSQL skips the
+// check for identity nextval).
 func grantsSQL(schema string) string {
 	q := ident(schema)
-	return "REVOKE ALL ON SCHEMA " + q + " FROM PUBLIC;\n" +
-		"GRANT USAGE ON SCHEMA " + q + " TO " + q + ";\n" +
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + q + " TO " + q + ";\n" +
-		"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA " + q + " TO " + q + ";\n"
+	s := "REVOKE ALL ON SCHEMA " + q + " FROM PUBLIC;\n" +
+		"GRANT USAGE ON SCHEMA " + q + " TO " + q + ";\n"
+	tables := currentTables()
+	if len(tables) > 0 {
+		s += "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "
+		for i, t := range tables {
+			if i > 0 {
+				s += ", "
+			}
+			s += q + "." + pgx.Identifier{t}.Sanitize()
+		}
+		s += " TO " + q + ";\n"
+	}
+	return s
 }
