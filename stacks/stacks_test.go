@@ -208,3 +208,11 @@ func TestStacksEvaluateUnderPreview(t *testing.T) {
 		assert.NotEmpty(t, e.Find("aws:rds/instance:Instance"), stack)
 	}
 }
+
+func TestReadmeDocumentsEveryKey(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	for _, k := range stacks.Keys() {
+		assert.Contains(t, string(raw), "`"+k.Key+"`", "README's configuration table lists %s", k.Key)
+	}
+}
