@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Lints the GitHub Actions workflows with actionlint (github.com/rhysd/actionlint).
+#
+#   scripts/actionlint.sh            # lint .github/workflows/*.yml
+#   scripts/actionlint.sh -verbose   # extra arguments go to actionlint
+#
+# actionlint is built from the Go module proxy into a cache outside the
+# checkout and reused on the next run:
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/tenantco-tools/actionlint-<version>/actionlint
+# It runs shellcheck on `run:` scripts when shellcheck is on PATH (GitHub's
+# ubuntu runners have it; locally it is optional).
+#
+# The repository and environment variables the workflows may read are listed
+# below (config-variables): a `vars.NAME` that is not documented in
+# docs/delivery.md fails the lint instead of silently being empty.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VERSION=v1.7.12
+dir="${XDG_CACHE_HOME:-$HOME/.cache}/tenantco-tools/actionlint-$VERSION"
+bin="$dir/actionlint"
+tmp="" config=""
+trap 'rm -rf "$tmp" "$config"' EXIT
+
+if [[ ! -x "$bin" ]] || [[ "$("$bin" -version 2>/dev/null | head -n1)" != "$VERSION" ]]; then
+  echo "actionlint: installing $VERSION into $dir" >&2
+  mkdir -p "$dir"
+  tmp=$(mktemp -d "$dir/.install.XXXXXX")
+  # Outside any module: go install pkg@version uses only the proxy's go.mod.
+  (cd "$tmp" && GOBIN="$tmp" GOFLAGS="${GOFLAGS:-}" go install "github.com/rhysd/actionlint/cmd/actionlint@$VERSION")
+  mv -f "$tmp/actionlint" "$bin"   # atomic: concurrent runs never see half a binary
+fi
+
+config=$(mktemp)
+cat >"$config" <<'EOF'
+config-variables:
+  - AWS_REGION
+  - AWS_DEPLOY_ROLE_ARN
+  - AWS_PREVIEW_ROLE_ARN_DEV
+  - AWS_PREVIEW_ROLE_ARN_PROD
+  - IMAGE_REPOSITORY
+  - PULUMI_ORG
+  - PULUMI_TOKEN_TYPE
+  - PULUMI_TOKEN_SCOPE
+  - PULUMI_BACKEND_URL
+  - PULUMI_SECRETS_PROVIDER
+EOF
+
+shopt -s nullglob
+workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
+if ((${#workflows[@]} == 0)); then
+  echo "actionlint: no workflows under .github/workflows" >&2
+  exit 1
+fi
+if command -v shellcheck >/dev/null 2>&1; then
+  echo "actionlint $VERSION (with $(shellcheck --version | sed -n 's/^version: /shellcheck /p')): ${#workflows[@]} workflows" >&2
+else
+  echo "actionlint $VERSION (shellcheck not on PATH: run: scripts are not linted): ${#workflows[@]} workflows" >&2
+fi
+"$bin" -config-file "$config" "$@" "${workflows[@]}"
