@@ -152,10 +152,10 @@ const ServiceDatabaseRole = "tenantd"
 // the official image, pinned to a major).
 const PostgresClientImage = "public.ecr.aws/docker/library/postgres:16-alpine"
 
-// bootstrapScript creates or updates tenantd's role, idempotently: the role
+// BootstrapScript creates or updates tenantd's role, idempotently: the role
 // may create tenant roles but is no superuser and inherits nothing, so a
 // request only gets a tenant's rights after SET ROLE (see service/README.md).
-const bootstrapScript = `set -eu
+const BootstrapScript = `set -eu
 psql "$MASTER_DATABASE_URL" -v ON_ERROR_STOP=1 -v pw="$TENANTD_DB_PASSWORD" -v db="$DATABASE_NAME" <<'SQL'
 SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tenantd') AS missing \gset
 \if :missing
@@ -410,7 +410,7 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 	}
 
 	migrateSpec := podSpec([]string{"/usr/local/bin/tenantd", "migrate", "-workers", "4"}, nil, "Never")
-	bootstrap := hardenedContainer(pulumi.String(PostgresClientImage), []string{"sh", "-c", bootstrapScript}, nil,
+	bootstrap := hardenedContainer(pulumi.String(PostgresClientImage), []string{"sh", "-c", BootstrapScript}, nil,
 		corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{SecretRef: &corev1.SecretEnvSourceArgs{Name: bootstrapSecret.Metadata.Name()}}}, a)
 	bootstrap.Name = pulumi.String("bootstrap-role")
 	bootstrap.Env = corev1.EnvVarArray{envVar("HOME", pulumi.String("/tmp")), envVar("DATABASE_NAME", a.DatabaseName)}
