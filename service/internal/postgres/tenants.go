@@ -249,7 +249,10 @@ func (s *TenantService) ApplyStripeTier(ctx context.Context, eventID, eventType,
 func (s *TenantService) Authenticate(ctx context.Context, keyHash []byte) (*tenant.Principal, error) {
 	p := &tenant.Principal{KeyHash: keyHash}
 	var tier string
-	err := s.db.Pool.QueryRow(ctx, `SELECT id::text, slug, tier FROM tenantd.tenants WHERE key_hash = $1::bytea AND status = 'active'`, keyHash).
+	// Per request: prepared once per connection (the pool default is exec
+	// mode for tenant batches). Safe: fully qualified, runs as the login role.
+	err := s.db.Pool.QueryRow(ctx, `SELECT id::text, slug, tier FROM tenantd.tenants WHERE key_hash = $1::bytea AND status = 'active'`,
+		pgx.QueryExecModeCacheStatement, keyHash).
 		Scan(&p.TenantID, &p.Slug, &tier)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, tenant.Errorf(tenant.EUNAUTHORIZED, "invalid API key")
