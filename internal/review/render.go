@@ -57,6 +57,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	p.f("\n== Verdict: %s — %s of ceiling %s (%.1f %%), headroom %s; budget %s\n",
 		r.Verdict, money(r.MonthlyUSD), money(r.CeilingUSD), pct, money(r.HeadroomUSD), money(r.BudgetUSD))
 
+	r.writeBudgets(p)
+
 	p.f("\n== Assumptions\n")
 	keys := make([]string, 0, len(r.Assumptions))
 	for k := range r.Assumptions {
@@ -75,6 +77,50 @@ func (r *Report) WriteText(w io.Writer) error {
 		p.f("  %s\n", v.String())
 	}
 	return p.err
+}
+
+// writeBudgets shows what the stack's budgets alert on and which breakers
+// act, read from the resources the program registers.
+func (r *Report) writeBudgets(p *printer) {
+	for _, b := range r.Resources {
+		if b.Type != "aws:budgets/budget:Budget" {
+			continue
+		}
+		amount, _ := b.String("limitAmount")
+		name, _ := b.String("name")
+		p.f("\n== Budget %s: $%s per month\n", name, amount)
+		notes, _ := b.Get("notifications")
+		list, _ := notes.([]any)
+		for i := range list {
+			n := inventory.Resource{Inputs: map[string]any{"n": list[i]}}
+			pct, _ := n.Number("n.threshold")
+			kind, _ := n.String("n.notificationType")
+			p.f("  alert at %s %% (%s) to the alerts topic\n", trimFloat(pct), strings.ToLower(kind))
+		}
+		for _, a := range r.Resources {
+			if a.Type != "aws:budgets/budgetAction:BudgetAction" {
+				continue
+			}
+			pct, _ := a.Number("actionThreshold.actionThresholdValue")
+			typ, _ := a.String("actionType")
+			what := typ
+			switch typ {
+			case "APPLY_IAM_POLICY":
+				what = "attach the freeze policy to " + strings.Join(a.Strings("definition.iamActionDefinition.roles"), ", ")
+			case "RUN_SSM_DOCUMENTS":
+				sub, _ := a.String("definition.ssmActionDefinition.actionSubType")
+				what = strings.ToLower(strings.ReplaceAll(sub, "_", " ")) + " " + strings.Join(a.Strings("definition.ssmActionDefinition.instanceIds"), ", ")
+			}
+			p.f("  breaker at %s %%: %s (%s)\n", trimFloat(pct), what, a.Name)
+		}
+		for _, f := range r.Resources {
+			if f.Type == "aws:lambda/function:Function" {
+				ng, _ := f.String("environment.variables.NODEGROUP_NAME")
+				th, _ := f.String("environment.variables.THRESHOLD_PERCENT")
+				p.f("  breaker at %s %%: scale node group %s to zero (%s, on the alerts topic)\n", th, ng, f.Name)
+			}
+		}
+	}
 }
 
 type printer struct {
