@@ -991,3 +991,14 @@ func TestNoHeavyImports(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatUSD(t *testing.T) {
+	for v, want := range map[float64]string{
+		0: "$0.00", 34.56: "$34.56", 255.14: "$255.14", 1200: "$1,200.00", 1234.56: "$1,234.56",
+		1234567.891: "$1,234,567.89", -34.56: "-$34.56", 999.999: "$1,000.00", -0.001: "$0.00",
+	} {
+		if got := FormatUSD(v); got != want {
+			t.Errorf("FormatUSD(%v) = %s, want %s", v, got, want)
+		}
+	}
+}

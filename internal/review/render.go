@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/tenantco/platform/internal/cost"
 	"github.com/tenantco/platform/internal/inventory"
 )
 
@@ -43,9 +44,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			usage = " *"
 		}
 		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t\n", l.Name, l.Component, usage,
-			trimFloat(l.Quantity), l.Unit, trimFloat(l.UnitUSD), money(l.MonthlyUSD), money(l.ExpectedMonthlyUSD))
+			trimFloat(l.Quantity), l.Unit, trimFloat(l.UnitUSD), cost.FormatUSD(l.MonthlyUSD), cost.FormatUSD(l.ExpectedMonthlyUSD))
 	}
-	fmt.Fprintf(tw, "TOTAL\t\t\t\t\t%s\t%s\t\n", money(r.MonthlyUSD), money(r.ExpectedMonthlyUSD))
+	fmt.Fprintf(tw, "TOTAL\t\t\t\t\t%s\t%s\t\n", cost.FormatUSD(r.MonthlyUSD), cost.FormatUSD(r.ExpectedMonthlyUSD))
 	tw.Flush()
 	p.f("  * usage-based (see assumptions). MONTHLY prices node groups at max size (the ceiling case);\n")
 	p.f("    EXPECTED at desired size. %d resources are free (VPC, subnets, IAM, Kubernetes objects, ...).\n", len(r.Free))
@@ -55,7 +56,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		pct = 100 * r.MonthlyUSD / r.CeilingUSD
 	}
 	p.f("\n== Verdict: %s — %s of ceiling %s (%.1f %%), headroom %s; budget %s\n",
-		r.Verdict, money(r.MonthlyUSD), money(r.CeilingUSD), pct, money(r.HeadroomUSD), money(r.BudgetUSD))
+		r.Verdict, cost.FormatUSD(r.MonthlyUSD), cost.FormatUSD(r.CeilingUSD), pct, cost.FormatUSD(r.HeadroomUSD), cost.FormatUSD(r.BudgetUSD))
 
 	r.writeBudgets(p)
 
@@ -190,27 +191,6 @@ func (r *Report) TypeCounts() map[string]int {
 		m[tc.typ] = tc.n
 	}
 	return m
-}
-
-func money(v float64) string {
-	neg := v < 0
-	if neg {
-		v = -v
-	}
-	s := fmt.Sprintf("%.2f", v)
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	out := "$" + b.String() + "." + frac
-	if neg {
-		out = "-" + out
-	}
-	return out
 }
 
 func trimFloat(v float64) string {

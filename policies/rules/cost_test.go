@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenantco/platform/internal/cost"
 	"github.com/tenantco/platform/internal/inventory"
 )
 
@@ -27,10 +28,10 @@ func expectedDeny(t *testing.T, rs []inventory.Resource, s Settings) string {
 	}
 	var top []string
 	for _, l := range est.Top(3) {
-		top = append(top, fmt.Sprintf("%s (%s) %s", l.Name, l.Type, usd(l.MonthlyUSD)))
+		top = append(top, fmt.Sprintf("%s (%s) %s", l.Name, l.Type, cost.FormatUSD(l.MonthlyUSD)))
 	}
 	return fmt.Sprintf("monthly cost %s exceeds the ceiling %s by %s; biggest: %s",
-		usd(est.MonthlyUSD), usd(s.CeilingUSD), usd(est.MonthlyUSD-s.CeilingUSD), strings.Join(top, ", "))
+		cost.FormatUSD(est.MonthlyUSD), cost.FormatUSD(s.CeilingUSD), cost.FormatUSD(est.MonthlyUSD-s.CeilingUSD), strings.Join(top, ", "))
 }
 
 func TestCostCeilingDevStackFits(t *testing.T) {
@@ -41,7 +42,7 @@ func TestCostCeilingDevStackFits(t *testing.T) {
 	}
 	// Close to the reference dev estimate (~$357, plus a third node at max).
 	if est.MonthlyUSD < 300 || est.MonthlyUSD > 450 {
-		t.Errorf("dev stack costs %s a month; expected about $400", usd(est.MonthlyUSD))
+		t.Errorf("dev stack costs %s a month; expected about $400", cost.FormatUSD(est.MonthlyUSD))
 	}
 	assertViolations(t, costViolations(t, devStack(), s), nil)
 }
@@ -141,15 +142,4 @@ func TestCostCeilingPreviewUnknowns(t *testing.T) {
 func TestCostCeilingUnpricedTypeBlocks(t *testing.T) {
 	rs := append(devStack(), awsRes("aws:dynamodb/table:Table", "sessions", map[string]any{"billingMode": "PAY_PER_REQUEST"}))
 	assertViolations(t, costViolations(t, rs, settings(Dev)), []want{mand(`no price for resource type "aws:dynamodb/table:Table"`)})
-}
-
-func TestUSD(t *testing.T) {
-	for v, want := range map[float64]string{
-		0: "$0.00", 34.56: "$34.56", 255.14: "$255.14", 1200: "$1,200.00", 1234.56: "$1,234.56",
-		1234567.891: "$1,234,567.89", -34.56: "-$34.56", 999.999: "$1,000.00",
-	} {
-		if got := usd(v); got != want {
-			t.Errorf("usd(%v) = %s, want %s", v, got, want)
-		}
-	}
 }

@@ -68,7 +68,7 @@ var costCeiling = Rule{
 	CheckStack: func(rs []inventory.Resource, s Settings) ([]Finding, error) {
 		if s.CeilingUSD <= 0 {
 			return []Finding{fail("%s is not configured (%s): set the stack's monthly cost ceiling in USD",
-				ConfigMonthlyCeiling, usd(s.CeilingUSD))}, nil
+				ConfigMonthlyCeiling, cost.FormatUSD(s.CeilingUSD))}, nil
 		}
 		est, out, err := EstimateCost(rs, s)
 		if err != nil {
@@ -79,10 +79,10 @@ var costCeiling = Rule{
 		var msg string
 		switch verdict {
 		case cost.VerdictDeny:
-			msg = fmt.Sprintf("monthly cost %s exceeds the ceiling %s by %s", usd(total), usd(s.CeilingUSD), usd(-headroom))
+			msg = fmt.Sprintf("monthly cost %s exceeds the ceiling %s by %s", cost.FormatUSD(total), cost.FormatUSD(s.CeilingUSD), cost.FormatUSD(-headroom))
 		case cost.VerdictWarn:
 			msg = fmt.Sprintf("monthly cost %s is %.0f %% of the ceiling %s (headroom %s)",
-				usd(total), 100*total/s.CeilingUSD, usd(s.CeilingUSD), usd(headroom))
+				cost.FormatUSD(total), 100*total/s.CeilingUSD, cost.FormatUSD(s.CeilingUSD), cost.FormatUSD(headroom))
 		default:
 			return out, nil
 		}
@@ -212,25 +212,9 @@ func previewAssumptions(rs []inventory.Resource, est *cost.Estimate) string {
 func biggest(est *cost.Estimate) string {
 	var parts []string
 	for _, l := range est.Top(3) {
-		parts = append(parts, fmt.Sprintf("%s (%s) %s", l.Name, l.Type, usd(l.MonthlyUSD)))
+		parts = append(parts, fmt.Sprintf("%s (%s) %s", l.Name, l.Type, cost.FormatUSD(l.MonthlyUSD)))
 	}
 	return strings.Join(parts, ", ")
 }
 
 // usd formats an amount as $1,234.56.
-func usd(v float64) string {
-	sign := ""
-	if v < 0 {
-		sign, v = "-", -v
-	}
-	s := strconv.FormatFloat(v, 'f', 2, 64)
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, d := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(d)
-	}
-	return sign + "$" + b.String() + "." + frac
-}
