@@ -1,0 +1,358 @@
+// Command testdouble is a TEST DOUBLE of the aws, eks and random Pulumi
+// resource providers, for the engine-level tests in tests/engine only. It
+// creates nothing anywhere: it is never to be installed outside a test's
+// temporary PULUMI_HOME, and it proves nothing about AWS.
+//
+// Why it exists: the real aws provider cannot be obtained offline here, and
+// pulumi-eks is a Node.js plugin that cannot create anything without AWS. With
+// this double the real Pulumi CLI, engine and policy pack run the real
+// program (stacks.Program) unchanged: every aws resource goes through the
+// engine's Check/Diff/Create/Update/Delete protocol, gets a stable fake id and
+// ARN, and echoes its inputs as outputs, plus the few computed outputs the
+// program reads (the same stand-ins as the offline review's mock engine,
+// internal/review/engine.go). eks:index:Cluster and eks:index:ManagedNodeGroup
+// are served as remote components (Construct); the cluster's kubeconfig points
+// at the local Kubernetes API server the test started (TESTDOUBLE_KUBECONFIG),
+// so the program's Kubernetes resources go through the real kubernetes
+// provider to a real API server.
+//
+// The binary serves the package named by its file name, as the engine
+// installs it: pulumi-resource-aws (6.83.4), pulumi-resource-eks (2.8.1),
+// pulumi-resource-random (4.18.0). tests/engine installs it with
+// `pulumi plugin install resource <pkg> <version> --file <binary>` into the
+// test's PULUMI_HOME.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// Versions the program's SDKs ask for (go.mod): the double answers as these.
+var versions = map[string]string{"aws": "6.83.4", "eks": "2.8.1", "random": "4.18.0"}
+
+// AccountID is the fake account of every ARN (as in internal/review).
+const AccountID = "123456789012"
+
+// KubeconfigEnv names the variable holding the kubeconfig (JSON) the eks
+// double returns: the test's local API server.
+const KubeconfigEnv = "TESTDOUBLE_KUBECONFIG"
+
+func main() {
+	pkg := strings.TrimPrefix(filepath.Base(os.Args[0]), "pulumi-resource-")
+	if _, ok := versions[pkg]; !ok {
+		cmdutil.ExitError(fmt.Sprintf("test double: binary must be named pulumi-resource-{aws,eks,random}, not %q", os.Args[0]))
+	}
+	err := pprovider.Main(pkg, func(host *pprovider.HostClient) (pulumirpc.ResourceProviderServer, error) {
+		return &double{pkg: pkg, host: host, region: "us-east-1"}, nil
+	})
+	if err != nil {
+		cmdutil.ExitError(err.Error())
+	}
+}
+
+type double struct {
+	pulumirpc.UnimplementedResourceProviderServer
+	pkg    string
+	host   *pprovider.HostClient
+	region string
+}
+
+var opts = plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true, KeepResources: true, KeepOutputValues: true, Label: "testdouble"}
+
+func unmarshal(s *structpb.Struct) (resource.PropertyMap, error) {
+	return plugin.UnmarshalProperties(s, opts)
+}
+
+func marshal(m resource.PropertyMap) (*structpb.Struct, error) {
+	return plugin.MarshalProperties(m, opts)
+}
+
+func (d *double) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: versions[d.pkg]}, nil
+}
+
+func (d *double) GetSchema(context.Context, *pulumirpc.GetSchemaRequest) (*pulumirpc.GetSchemaResponse, error) {
+	b, _ := json.Marshal(map[string]any{"name": d.pkg, "version": versions[d.pkg],
+		"description": "TEST DOUBLE of the " + d.pkg + " provider (tenantco tests/engine); creates nothing"})
+	return &pulumirpc.GetSchemaResponse{Schema: string(b)}, nil
+}
+
+func (d *double) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
+}
+
+func (d *double) DiffConfig(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	return diff(req.GetOldInputs(), req.GetNews())
+}
+
+func (d *double) Configure(_ context.Context, req *pulumirpc.ConfigureRequest) (*pulumirpc.ConfigureResponse, error) {
+	if r, ok := req.GetVariables()["aws:config:region"]; ok && r != "" {
+		d.region = r
+	}
+	if args := req.GetArgs(); args != nil {
+		if r, ok := args.GetFields()["region"]; ok && r.GetStringValue() != "" {
+			d.region = r.GetStringValue()
+		}
+	}
+	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, SupportsPreview: true, AcceptResources: true}, nil
+}
+
+func (d *double) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
+}
+
+func (d *double) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	return diff(req.GetOldInputs(), req.GetNews())
+}
+
+// diff reports every top-level input that changed; an update in place.
+func diff(oldS, newS *structpb.Struct) (*pulumirpc.DiffResponse, error) {
+	olds, err := unmarshal(oldS)
+	if err != nil {
+		return nil, err
+	}
+	news, err := unmarshal(newS)
+	if err != nil {
+		return nil, err
+	}
+	var changed []string
+	keys := map[resource.PropertyKey]bool{}
+	for k := range olds {
+		keys[k] = true
+	}
+	for k := range news {
+		keys[k] = true
+	}
+	for k := range keys {
+		if !olds[k].DeepEquals(news[k]) {
+			changed = append(changed, string(k))
+		}
+	}
+	sort.Strings(changed)
+	if len(changed) == 0 {
+		return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE}, nil
+	}
+	return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_SOME, Diffs: changed}, nil
+}
+
+func (d *double) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
+	urn := resource.URN(req.GetUrn())
+	id := urn.Name() + "-" + shortHash(string(urn))
+	ins, err := unmarshal(req.GetProperties())
+	if err != nil {
+		return nil, err
+	}
+	out, err := marshal(d.outputs(string(urn.Type()), id, ins))
+	if err != nil {
+		return nil, err
+	}
+	if req.GetPreview() {
+		id = ""
+	}
+	return &pulumirpc.CreateResponse{Id: id, Properties: out}, nil
+}
+
+func (d *double) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
+	ins, err := unmarshal(req.GetNews())
+	if err != nil {
+		return nil, err
+	}
+	out, err := marshal(d.outputs(string(resource.URN(req.GetUrn()).Type()), req.GetId(), ins))
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.UpdateResponse{Properties: out}, nil
+}
+
+func (d *double) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
+	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
+}
+
+func (d *double) Delete(context.Context, *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, nil
+}
+
+func (d *double) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, nil
+}
+
+// outputs are the inputs plus what the provider would compute (the same
+// stand-ins as internal/review's mock engine).
+func (d *double) outputs(typ, id string, ins resource.PropertyMap) resource.PropertyMap {
+	out := ins.Copy()
+	set := func(k string, v any) {
+		if _, ok := out[resource.PropertyKey(k)]; !ok {
+			out[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
+		}
+	}
+	pkg, module, kind := splitType(typ)
+	if pkg == "aws" {
+		set("arn", fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", module, d.region, AccountID, kind, id))
+		set("name", id)
+	}
+	switch typ {
+	case "aws:ec2/launchTemplate:LaunchTemplate":
+		set("latestVersion", 1)
+	case "aws:kms/key:Key":
+		set("keyId", id)
+	case "aws:rds/instance:Instance":
+		host := id + ".c0ffee." + d.region + ".rds.amazonaws.com"
+		set("address", host)
+		set("endpoint", host+":5432")
+		set("port", 5432)
+		set("masterUserSecrets", []any{map[string]any{
+			"secretArn":    fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:rds!db-%s", d.region, AccountID, id),
+			"secretStatus": "active",
+		}})
+	case "aws:elasticache/replicationGroup:ReplicationGroup":
+		set("primaryEndpointAddress", "master."+id+".c0ffee.use1.cache.amazonaws.com")
+		set("readerEndpointAddress", "replica."+id+".c0ffee.use1.cache.amazonaws.com")
+	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+		out["arn"] = resource.NewPropertyValue(fmt.Sprintf("arn:aws:iam::%s:oidc-provider/oidc.eks.%s.amazonaws.com/id/%s", AccountID, d.region, shortHash(id)))
+	case "aws:ecr/repository:Repository":
+		set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", AccountID, d.region, id))
+	case "aws:lb/loadBalancer:LoadBalancer":
+		set("dnsName", id+"."+d.region+".elb.amazonaws.com")
+		set("arnSuffix", "app/"+id+"/"+shortHash(id))
+	case "aws:lb/targetGroup:TargetGroup":
+		set("arnSuffix", "targetgroup/"+id+"/"+shortHash(id))
+	case "random:index/randomPassword:RandomPassword":
+		// Deterministic per resource: a second `up` sees no change.
+		h := sha256.Sum256([]byte("testdouble-password/" + id))
+		n := 16
+		if l, ok := ins["length"]; ok && l.IsNumber() {
+			n = int(l.NumberValue())
+		}
+		pw := strings.Repeat(hex.EncodeToString(h[:]), 4)
+		if _, ok := out["result"]; !ok {
+			out["result"] = resource.MakeSecret(resource.NewStringProperty(pw[:n%len(pw)]))
+		}
+	}
+	return out
+}
+
+// Invoke answers the data sources the program reads. An unknown one is an
+// error, so a program that starts reading new cloud data fails here loudly.
+func (d *double) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (*pulumirpc.InvokeResponse, error) {
+	args, err := unmarshal(req.GetArgs())
+	if err != nil {
+		return nil, err
+	}
+	str := func(k string) string {
+		if v, ok := args[resource.PropertyKey(k)]; ok && v.IsString() {
+			return v.StringValue()
+		}
+		return ""
+	}
+	var ret map[string]any
+	switch req.GetTok() {
+	case "aws:eks/getCluster:getCluster":
+		name := str("name")
+		ret = map[string]any{
+			"id": name, "name": name,
+			"arn": fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", d.region, AccountID, name),
+			"identities": []any{map[string]any{"oidcs": []any{map[string]any{
+				"issuer": fmt.Sprintf("https://oidc.eks.%s.amazonaws.com/id/%s", d.region, strings.ToUpper(shortHash(name))),
+			}}}},
+			"vpcConfig": map[string]any{"clusterSecurityGroupId": "sg-cluster-" + shortHash(name)},
+		}
+	case "aws:eks/getNodeGroup:getNodeGroup":
+		ng := str("nodeGroupName")
+		ret = map[string]any{
+			"id": str("clusterName") + ":" + ng, "clusterName": str("clusterName"), "nodeGroupName": ng,
+			"resources": []any{map[string]any{"autoscalingGroups": []any{map[string]any{"name": "eks-" + ng + "-" + shortHash(ng)}}}},
+		}
+	case "aws:secretsmanager/getSecretVersion:getSecretVersion":
+		ret = map[string]any{
+			"id": str("secretId"), "arn": str("secretId"),
+			"secretString": `{"username":"platform_admin","password":"testdouble-stand-in-password"}`,
+			"versionId":    "testdouble",
+		}
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		ret = map[string]any{"id": AccountID, "accountId": AccountID,
+			"arn": "arn:aws:iam::" + AccountID + ":user/testdouble", "userId": "TESTDOUBLE"}
+	default:
+		return nil, status.Errorf(codes.Unimplemented, "test double %s: no stand-in for invoke %s", d.pkg, req.GetTok())
+	}
+	out, err := marshal(resource.NewPropertyMapFromMap(ret))
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.InvokeResponse{Return: out}, nil
+}
+
+// Construct serves pulumi-eks's remote components. The component is
+// registered with the outputs the program reads; it has no children.
+func (d *double) Construct(ctx context.Context, req *pulumirpc.ConstructRequest) (*pulumirpc.ConstructResponse, error) {
+	if d.pkg != "eks" {
+		return nil, status.Errorf(codes.Unimplemented, "test double %s: no components", d.pkg)
+	}
+	return pprovider.Construct(ctx, req, d.host.EngineConn(), func(pctx *pulumi.Context, typ, name string,
+		_ pprovider.ConstructInputs, options pulumi.ResourceOption,
+	) (*pprovider.ConstructResult, error) {
+		comp := &component{}
+		if err := pctx.RegisterComponentResource(typ, name, comp, options); err != nil {
+			return nil, err
+		}
+		state := pulumi.Map{}
+		switch typ {
+		case "eks:index:Cluster":
+			raw := os.Getenv(KubeconfigEnv)
+			if raw == "" {
+				return nil, fmt.Errorf("test double eks: %s is not set (the kubeconfig of the test's API server)", KubeconfigEnv)
+			}
+			var obj map[string]any
+			if err := json.Unmarshal([]byte(raw), &obj); err != nil {
+				return nil, fmt.Errorf("test double eks: %s is not JSON: %w", KubeconfigEnv, err)
+			}
+			state["kubeconfigJson"] = pulumi.String(raw)
+			state["kubeconfig"] = pulumi.ToMap(obj)
+		case "eks:index:ManagedNodeGroup":
+		default:
+			return nil, fmt.Errorf("test double eks: no component %s", typ)
+		}
+		if err := pctx.RegisterResourceOutputs(comp, state); err != nil {
+			return nil, err
+		}
+		return &pprovider.ConstructResult{URN: comp.URN(), State: state}, nil
+	})
+}
+
+type component struct{ pulumi.ResourceState }
+
+// splitType splits "aws:rds/instance:Instance" into aws, rds, instance.
+func splitType(t string) (pkg, module, kind string) {
+	parts := strings.SplitN(t, ":", 3)
+	if len(parts) != 3 {
+		return t, "", ""
+	}
+	module, kind, _ = strings.Cut(parts[1], "/")
+	if kind == "" {
+		kind = strings.ToLower(parts[2])
+	}
+	return parts[0], module, kind
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])[:7]
+}
