@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,12 +30,22 @@ type Options struct {
 	MaxConns        int32         // default 16
 	MaxConnLifetime time.Duration // default 10m; +25 % jitter. Bounds per-backend catalog cache growth.
 	Logger          *slog.Logger
+	// AuthCacheTTL: how long a key → tenant lookup is reused (0: default
+	// DefaultAuthCacheTTL; negative: no cache). See authcache.go.
+	AuthCacheTTL time.Duration
 }
 
 // DB wraps the pool.
 type DB struct {
 	Pool *pgxpool.Pool
 	log  *slog.Logger
+	auth *authCache
+	// clean holds connections released by scopedBatch after a batch that
+	// completed without error: such a batch can only have set transaction-
+	// local state, already gone at its implicit commit, so AfterRelease skips
+	// the RESET round trip for them. Every other release (errors, Acquire,
+	// ledger and admin queries) still runs the backstop.
+	clean sync.Map // *pgx.Conn → struct{}
 }
 
 // Open connects, checks the login role is safe to use, and creates the
@@ -63,18 +74,32 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	cfg.ConnConfig.RuntimeParams["application_name"] = "tenantd"
 	// Backstop: nothing sets session state, but if anything ever did, it must
-	// not reach the next borrower. RESET ALL does not reset role.
+	// not reach the next borrower. RESET ALL does not reset role. Skipped only
+	// for connections marked clean by sendScoped (a fixed-SQL tenant batch
+	// that completed without error); every other release pays the round trip.
+	db := &DB{log: o.Logger}
 	cfg.AfterRelease = func(c *pgx.Conn) bool {
+		if _, ok := db.clean.LoadAndDelete(c); ok && c.PgConn().TxStatus() == 'I' {
+			return true
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_, err := c.Exec(ctx, "RESET ROLE; RESET ALL")
 		return err == nil
 	}
+	// A clean mark left on a connection destroyed without AfterRelease (lifetime
+	// expiry at release) must not pin it in the map.
+	cfg.BeforeClose = func(c *pgx.Conn) { db.clean.Delete(c) }
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres at %s: %w", cfg.ConnConfig.Host, err)
 	}
-	db := &DB{Pool: pool, log: o.Logger}
+	db.Pool = pool
+	ttl := o.AuthCacheTTL
+	if ttl == 0 {
+		ttl = DefaultAuthCacheTTL
+	}
+	db.auth = newAuthCache(ttl)
 	if err := db.checkRole(ctx); err != nil {
 		pool.Close()
 		return nil, err

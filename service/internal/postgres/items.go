@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantco/platform/service/internal/tenant"
 )
@@ -34,17 +36,28 @@ const scopeSQL = `SELECT set_config('role', s.name, true), set_config('search_pa
 FROM (SELECT coalesce((SELECT schema_name FROM tenantd.tenants
 	WHERE id = $1::uuid AND key_hash = $2::bytea AND status = 'active'), 'tenantd: key revoked') AS name) s`
 
+// scopeStmt names scopeSQL, prepared on each connection at its first tenant
+// batch (sendScoped; later calls are a map lookup in pgx). Queued by this name, pgx sends it as a Bind of the
+// prepared statement in the same batch (one round trip) while the tenant
+// query stays unnamed (parsed after the scope ran, against the tenant's
+// search_path). The scope statement is fully qualified and always runs first,
+// as the login role with the session search_path, so its cached plan is
+// valid for every tenant; it saves parsing and planning once per request.
+const scopeStmt = "tenantd_scope"
+
 func scoped(p *tenant.Principal, sql string, args ...any) *pgx.Batch {
 	b := &pgx.Batch{}
-	b.Queue(scopeSQL, p.TenantID, p.KeyHash)
+	b.Queue(scopeStmt, p.TenantID, p.KeyHash)
 	b.Queue(sql, args...)
 	return b
 }
 
-// scopeErr maps the scope statement's failure.
-func scopeErr(err error) error {
+// scopeErr maps the scope statement's failure. A refused key is also dropped
+// from the authentication cache.
+func (s *ItemService) scopeErr(p *tenant.Principal, err error) error {
 	// 22023 invalid_parameter_value: role "tenantd: key revoked" does not exist.
 	if pgCode(err) == "22023" || pgCode(err) == "42704" {
+		s.db.auth.forget(p.KeyHash)
 		return tenant.Errorf(tenant.EUNAUTHORIZED, "invalid API key")
 	}
 	return fmt.Errorf("enter tenant scope: %w", err)
@@ -105,10 +118,10 @@ func (s *ItemService) CreateItem(ctx context.Context, p *tenant.Principal, lim t
 	if len(data) == 0 {
 		data = json.RawMessage("null")
 	}
-	br := s.db.Pool.SendBatch(ctx, scoped(p, insertItemSQL, in.Name, string(data), lim.MaxItems, lim.MaxStorageBytes))
+	br := s.db.sendScoped(ctx, scoped(p, insertItemSQL, in.Name, string(data), lim.MaxItems, lim.MaxStorageBytes))
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
-		return nil, scopeErr(err)
+		return nil, s.scopeErr(p, err)
 	}
 	it, err := scanItem(br.QueryRow())
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -138,10 +151,10 @@ func (s *ItemService) ListItems(ctx context.Context, p *tenant.Principal, limit 
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	br := s.db.Pool.SendBatch(ctx, scoped(p, `SELECT id::text, name, data::text, created_at FROM items ORDER BY created_at DESC, id LIMIT $1::int`, limit))
+	br := s.db.sendScoped(ctx, scoped(p, `SELECT id::text, name, data::text, created_at FROM items ORDER BY created_at DESC, id LIMIT $1::int`, limit))
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
-		return nil, scopeErr(err)
+		return nil, s.scopeErr(p, err)
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -170,10 +183,10 @@ func (s *ItemService) GetItem(ctx context.Context, p *tenant.Principal, id strin
 	if !tenant.ValidID(id) {
 		return nil, errItemNotFound
 	}
-	br := s.db.Pool.SendBatch(ctx, scoped(p, `SELECT id::text, name, data::text, created_at FROM items WHERE id = $1::uuid`, id))
+	br := s.db.sendScoped(ctx, scoped(p, `SELECT id::text, name, data::text, created_at FROM items WHERE id = $1::uuid`, id))
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
-		return nil, scopeErr(err)
+		return nil, s.scopeErr(p, err)
 	}
 	it, err := scanItem(br.QueryRow())
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -199,10 +212,10 @@ func (s *ItemService) DeleteItem(ctx context.Context, p *tenant.Principal, id st
 	if !tenant.ValidID(id) {
 		return errItemNotFound
 	}
-	br := s.db.Pool.SendBatch(ctx, scoped(p, deleteItemSQL, id))
+	br := s.db.sendScoped(ctx, scoped(p, deleteItemSQL, id))
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
-		return scopeErr(err)
+		return s.scopeErr(p, err)
 	}
 	var n int
 	if err := br.QueryRow().Scan(&n); err != nil {
@@ -240,3 +253,53 @@ func checkNumbers(data []byte) error {
 		}
 	}
 }
+
+// sendScoped sends a scoped batch on a connection of its own. When the batch
+// completes without error its connection is released as clean (see DB.clean):
+// the batch's fixed SQL only sets transaction-local state, gone at its
+// implicit commit, so the RESET backstop round trip is skipped. Any error
+// leaves the connection to the backstop.
+func (db *DB) sendScoped(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	c, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return failedBatch{err}
+	}
+	if _, err := c.Conn().Prepare(ctx, scopeStmt, scopeSQL); err != nil {
+		c.Release()
+		return failedBatch{fmt.Errorf("prepare scope statement: %w", err)}
+	}
+	return &scopedResults{BatchResults: c.SendBatch(ctx, b), db: db, conn: c}
+}
+
+type scopedResults struct {
+	pgx.BatchResults
+	db   *DB
+	conn *pgxpool.Conn
+	err  error
+}
+
+func (r *scopedResults) Close() error {
+	if r.conn == nil {
+		return r.err
+	}
+	r.err = r.BatchResults.Close()
+	if pc := r.conn.Conn().PgConn(); r.err == nil && !pc.IsClosed() && pc.TxStatus() == 'I' {
+		r.db.clean.Store(r.conn.Conn(), struct{}{})
+	}
+	r.conn.Release()
+	r.conn = nil
+	return r.err
+}
+
+// failedBatch is the result of a batch that could not get a connection.
+type failedBatch struct{ err error }
+
+func (f failedBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, f.err }
+func (f failedBatch) Query() (pgx.Rows, error)         { return nil, f.err }
+func (f failedBatch) QueryRow() pgx.Row                { return failedRow(f) }
+func (f failedBatch) Close() error                     { return f.err }
+func (f failedBatch) Tx() pgx.Tx                       { return nil }
+
+type failedRow struct{ err error }
+
+func (f failedRow) Scan(...any) error { return f.err }

@@ -188,7 +188,8 @@ func (s *TenantService) Get(ctx context.Context, id string) (*tenant.Tenant, err
 	return t, nil
 }
 
-// SetTier changes a tenant's tier; the next request sees it (no cache).
+// SetTier changes a tenant's tier. This replica's next request sees it (the
+// authentication cache is purged); other replicas within DefaultAuthCacheTTL.
 func (s *TenantService) SetTier(ctx context.Context, id string, tier tenant.Tier) (*tenant.Tenant, error) {
 	if _, err := tenant.ParseTier(string(tier)); err != nil {
 		return nil, err
@@ -204,6 +205,7 @@ func (s *TenantService) SetTier(ctx context.Context, id string, tier tenant.Tier
 	if err != nil {
 		return nil, fmt.Errorf("set tier: %w", err)
 	}
+	s.db.auth.purge()
 	return t, nil
 }
 
@@ -242,11 +244,19 @@ func (s *TenantService) ApplyStripeTier(ctx context.Context, eventID, eventType,
 		}
 		return nil
 	})
+	if applied {
+		s.db.auth.purge()
+	}
 	return applied, err
 }
 
-// Authenticate maps a key hash to its active tenant.
+// Authenticate maps a key hash to its active tenant. Successful lookups are
+// reused for DefaultAuthCacheTTL (authcache.go): safe for revocation because
+// every tenant query re-checks the key in its own batch.
 func (s *TenantService) Authenticate(ctx context.Context, keyHash []byte) (*tenant.Principal, error) {
+	if p, ok := s.db.auth.get(keyHash); ok {
+		return p, nil
+	}
 	p := &tenant.Principal{KeyHash: keyHash}
 	var tier string
 	// Per request: prepared once per connection (the pool default is exec
@@ -261,6 +271,7 @@ func (s *TenantService) Authenticate(ctx context.Context, keyHash []byte) (*tena
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
 	p.Tier = tenant.Tier(tier)
+	s.db.auth.put(p)
 	return p, nil
 }
 
@@ -299,6 +310,7 @@ func (s *TenantService) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("revoke tenant: %w", err)
 	}
+	s.db.auth.purge()
 	return s.finishOffboarding(ctx, id, schema)
 }
 
