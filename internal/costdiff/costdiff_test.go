@@ -18,8 +18,9 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 // Fixtures (testdata/*.json) are small hand-written review documents in the
-// internal/review.Report JSON form; review-dev.json is the real output of
-// `go run . review --stack dev --json` at the time it was stored.
+// internal/review.Report JSON form; review-dev.json and review-dev-next.json
+// are real outputs of `go run . review --stack dev --json` at two commits
+// (before and after the tenant service, budgets and monitoring were added).
 func load(t *testing.T, names ...string) []costdiff.Doc {
 	t.Helper()
 	var docs []costdiff.Doc
@@ -58,6 +59,8 @@ func TestRenderGolden(t *testing.T) {
 		{name: "new-stack.md", base: []string{"base-dev.json"}, head: []string{"head-dev.json", "head-staging.json"}},
 		{name: "removed-stack.md", base: []string{"base-dev.json", "base-staging.json"}, head: []string{"head-dev.json"}},
 		{name: "real-review-unchanged.md", base: []string{"review-dev.json"}, head: []string{"review-dev.json"}},
+		// two real reviews of dev: before and after the service, budgets and monitoring were added
+		{name: "real-review-changes.md", base: []string{"review-dev.json"}, head: []string{"review-dev-next.json"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
