@@ -115,3 +115,22 @@ func TestAuthCache_Bounded(t *testing.T) {
 		t.Fatal("disabled cache returned an entry")
 	}
 }
+
+// Only a tenant batch that completed without error may skip the RESET
+// backstop; a refused one leaves its connection to it.
+func TestScopedBatch_ErrorKeepsBackstop(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c, p := f.onboard(t, "backstop", tenant.TierFree)
+	if _, err := f.db.Pool.Exec(ctx, `UPDATE tenantd.tenants SET key_hash = NULL, status = 'offboarding' WHERE id = $1::uuid`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.items.ListItems(ctx, p, 10); tenant.ErrorCode(err) != tenant.EUNAUTHORIZED {
+		t.Fatalf("want unauthorized, got %v", err)
+	}
+	n := 0
+	f.db.clean.Range(func(any, any) bool { n++; return true })
+	if n != 0 {
+		t.Fatalf("a failed batch marked its connection clean (%d marks)", n)
+	}
+}
