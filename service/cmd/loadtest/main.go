@@ -40,6 +40,7 @@ type config struct {
 	duration                              time.Duration
 	maxRequests                           int64
 	writeRatio                            float64
+	rate                                  float64
 	onboardWorkers                        int
 }
 
@@ -56,6 +57,7 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 15*time.Second, "load duration (max 10m)")
 	flag.Int64Var(&c.maxRequests, "max-requests", 5_000_000, "stop after this many requests")
 	flag.Float64Var(&c.writeRatio, "write-ratio", 0.2, "share of requests that create or delete items")
+	flag.Float64Var(&c.rate, "rate", 0, "load mode: total requests/s spread over the users (open loop; latency counts from each request's scheduled time, so falling behind shows); 0: closed loop, each user sends as fast as it gets answers")
 	flag.IntVar(&c.existing, "existing", 0, "onboard mode: grow to this many tenants before sampling")
 	flag.IntVar(&c.samples, "samples", 100, "onboard mode: onboardings measured one at a time")
 	flag.IntVar(&c.onboardWorkers, "onboard-workers", 4, "concurrent onboardings while growing")
@@ -292,7 +294,7 @@ type stats struct {
 }
 
 func loadMode(c config, cl *client, tenants []tenantRec) error {
-	fmt.Printf("load: %d users over %d tenants for %s (write ratio %.2f)\n", c.users, len(tenants), c.duration, c.writeRatio)
+	fmt.Printf("load: %d users over %d tenants for %s (write ratio %.2f, rate %.0f/s; 0 = closed loop)\n", c.users, len(tenants), c.duration, c.writeRatio, c.rate)
 	// Seed: one item per tenant so reads have something to find; foreign
 	// probes use other tenants' seeded ids.
 	seeded := make([][]string, len(tenants))
@@ -326,7 +328,23 @@ func loadMode(c config, cl *client, tenants []tenantRec) error {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(u), uint64(time.Now().UnixNano())))
 			mine := map[int][]string{}
+			var interval time.Duration
+			next := start
+			if c.rate > 0 {
+				interval = time.Duration(float64(c.users) / c.rate * float64(time.Second))
+				next = start.Add(time.Duration(rng.Int64N(int64(interval) + 1)))
+			}
 			for time.Now().Before(deadline) && total.Add(1) <= c.maxRequests {
+				sched := time.Now()
+				if c.rate > 0 {
+					if d := time.Until(next); d > 0 {
+						time.Sleep(d)
+					}
+					sched, next = next, next.Add(interval)
+					if !sched.Before(deadline) {
+						break
+					}
+				}
 				ti := rng.IntN(len(tenants))
 				t := tenants[ti]
 				ids := append(mine[ti], seeded[ti]...)
@@ -334,7 +352,7 @@ func loadMode(c config, cl *client, tenants []tenantRec) error {
 				var code int
 				var body []byte
 				var err error
-				t0 := time.Now()
+				t0 := sched
 				switch {
 				case op < c.writeRatio*0.7:
 					code, body, err = cl.do("POST", "/v1/items", t.Key, map[string]any{"name": fmt.Sprintf("%s:%d", t.Slug, rng.IntN(1e9)), "data": map[string]any{"u": u}})
@@ -416,8 +434,8 @@ func loadMode(c config, cl *client, tenants []tenantRec) error {
 	for _, k := range keys {
 		cs = append(cs, fmt.Sprintf("%d:%d", k, codes[k]))
 	}
-	fmt.Printf("RESULT load users=%d tenants=%d requests=%d elapsed=%s throughput=%.0f req/s %s codes={%s} net_errors=%d cross_tenant=%d foreign_id_not_404=%d\n",
-		c.users, len(tenants), len(lat), elapsed.Round(time.Millisecond), float64(len(lat))/elapsed.Seconds(), summary(lat),
+	fmt.Printf("RESULT load rate=%.0f users=%d tenants=%d requests=%d elapsed=%s throughput=%.0f req/s %s codes={%s} net_errors=%d cross_tenant=%d foreign_id_not_404=%d\n",
+		c.rate, c.users, len(tenants), len(lat), elapsed.Round(time.Millisecond), float64(len(lat))/elapsed.Seconds(), summary(lat),
 		strings.Join(cs, " "), netErrs, cross, foreign)
 	if cross > 0 || foreign > 0 {
 		return fmt.Errorf("ISOLATION FAILURE: %d cross-tenant responses, %d foreign ids answered", cross, foreign)
