@@ -30,6 +30,9 @@ type ClusterArgs struct {
 	PublicAccessCIDRs []string
 	// AdminPrincipalARNs get cluster-admin through EKS access entries.
 	AdminPrincipalARNs []string
+	// DeployRoleArn (optional) is the CI deploy role: it gets cluster-admin
+	// too, since `pulumi up` from the pipeline deploys onto the cluster.
+	DeployRoleArn pulumi.StringInput
 	// NodeSecurityGroupID is attached to every node (with the cluster
 	// security group EKS creates). Required.
 	NodeSecurityGroupID pulumi.StringInput
@@ -128,6 +131,17 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	for i, arn := range a.AdminPrincipalARNs {
 		access[fmt.Sprintf("admin-%d", i)] = eks.AccessEntryArgs{
 			PrincipalArn: pulumi.String(arn),
+			AccessPolicies: map[string]eks.AccessPolicyAssociationInput{
+				"cluster-admin": eks.AccessPolicyAssociationArgs{
+					PolicyArn:   pulumi.String("arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"),
+					AccessScope: awseks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
+				},
+			},
+		}
+	}
+	if a.DeployRoleArn != nil {
+		access["deploy"] = eks.AccessEntryArgs{
+			PrincipalArn: a.DeployRoleArn,
 			AccessPolicies: map[string]eks.AccessPolicyAssociationInput{
 				"cluster-admin": eks.AccessPolicyAssociationArgs{
 					PolicyArn:   pulumi.String("arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"),

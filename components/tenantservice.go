@@ -278,7 +278,7 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 	if err != nil {
 		return nil, err
 	}
-	if _, err := lb.NewListener(ctx, name+"-https", &lb.ListenerArgs{
+	listener, err := lb.NewListener(ctx, name+"-https", &lb.ListenerArgs{
 		LoadBalancerArn: alb.Arn,
 		Port:            pulumi.Int(443),
 		Protocol:        pulumi.String("HTTPS"),
@@ -286,6 +286,24 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 		CertificateArn:  pulumi.String(a.CertificateArn),
 		DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
 			Type: pulumi.String("forward"), TargetGroupArn: tg.Arn,
+		}},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// Prometheus scrapes pods inside the cluster; the internet never sees
+	// the metrics.
+	if _, err := lb.NewListenerRule(ctx, name+"-no-metrics", &lb.ListenerRuleArgs{
+		ListenerArn: listener.Arn,
+		Priority:    pulumi.Int(10),
+		Conditions: lb.ListenerRuleConditionArray{&lb.ListenerRuleConditionArgs{
+			PathPattern: &lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.StringArray{pulumi.String("/metrics"), pulumi.String("/metrics/*")}},
+		}},
+		Actions: lb.ListenerRuleActionArray{&lb.ListenerRuleActionArgs{
+			Type: pulumi.String("fixed-response"),
+			FixedResponse: &lb.ListenerRuleActionFixedResponseArgs{
+				ContentType: pulumi.String("text/plain"), StatusCode: pulumi.String("404"), MessageBody: pulumi.String("not found"),
+			},
 		}},
 	}, parent); err != nil {
 		return nil, err

@@ -359,7 +359,7 @@ var (
 	certArnRe       = regexp.MustCompile(`^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$`)
 	hostnameRe      = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$`)
 	emailRe         = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-	githubRepoRe    = regexp.MustCompile(`^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$`)
+	githubRepoRe    = regexp.MustCompile(`^[A-Za-z0-9-]+(@\d+)?/[A-Za-z0-9._-]+(@\d+)?$`)
 	tagKeyRe        = regexp.MustCompile(`^[\w .:/=+\-@]{1,128}$`)
 	logRetentionOK  = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 	pgSupportedMajs = []int{14, 15, 16, 17}

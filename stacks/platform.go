@@ -74,7 +74,18 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 	}, opts...); err != nil {
 		return nil, err
 	}
+	// The deploy role comes first: the cluster grants it access, and the
+	// cost breaker freezes it.
+	if p.DeployAccess, err = components.NewDeployAccess(ctx, prefix, &components.DeployAccessArgs{
+		Repository:              cfg.GithubRepository,
+		Environments:            []string{cfg.Stack},
+		ExistingOIDCProviderArn: cfg.GithubOIDCProvider,
+		Region:                  cfg.Region,
+	}, opts...); err != nil {
+		return nil, err
+	}
 	if p.Cluster, err = components.NewCluster(ctx, prefix, &components.ClusterArgs{
+		DeployRoleArn:       p.DeployAccess.RoleArn,
 		ClusterName:         prefix,
 		Version:             cfg.ClusterVersion,
 		VpcID:               p.Network.VpcID.ToStringOutput(),
@@ -133,19 +144,10 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 	return p, nil
 }
 
-// addDelivery creates the GitHub OIDC deploy role (the one the 100 %
-// breaker freezes) and the budget with its breakers.
+// addDelivery creates the budget with its breakers (the 100 % freeze
+// applies to the GitHub OIDC deploy role).
 func (p *Platform) addDelivery(ctx *pulumi.Context, prefix string, provider *aws.Provider, opts []pulumi.ResourceOption) error {
 	cfg := p.Config
-	var err error
-	if p.DeployAccess, err = components.NewDeployAccess(ctx, prefix, &components.DeployAccessArgs{
-		Repository:              cfg.GithubRepository,
-		Environments:            []string{cfg.Stack},
-		ExistingOIDCProviderArn: cfg.GithubOIDCProvider,
-		Region:                  cfg.Region,
-	}, opts...); err != nil {
-		return err
-	}
 	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}, pulumi.Provider(provider))
 	costArgs := &components.CostControlsArgs{
 		BudgetName:       prefix,
@@ -167,6 +169,7 @@ func (p *Platform) addDelivery(ctx *pulumi.Context, prefix string, provider *aws
 		costArgs.Region = cfg.Region
 		costArgs.AccountID = account.AccountId()
 	}
+	var err error
 	p.CostControls, err = components.NewCostControls(ctx, prefix+"-cost", costArgs, opts...)
 	return err
 }
@@ -246,6 +249,10 @@ func (p *Platform) Export(ctx *pulumi.Context) {
 	ctx.Export("serviceUrl", pulumi.Sprintf("https://%s", p.Service.LoadBalancerDNS))
 	ctx.Export("serviceAdminToken", p.Service.AdminToken)
 	ctx.Export("deployRoleArn", p.DeployAccess.RoleArn)
+	ctx.Export("previewRoleArn", p.DeployAccess.PreviewRoleArn)
+	// A laptop `pulumi up` must deploy the image that runs now, not the
+	// default: `-c platform:serviceImageTag=$(pulumi stack output serviceImageTag)`.
+	ctx.Export("serviceImageTag", pulumi.String(p.Config.ServiceImageTag))
 	ctx.Export("alertsTopicArn", p.CostControls.TopicArn)
 	ctx.Export("budgetName", p.CostControls.BudgetName)
 	ctx.Export("dashboardName", p.Monitoring.DashboardName)

@@ -109,6 +109,19 @@ func TestServiceWorkloadIsHardened(t *testing.T) {
 	}
 }
 
+func TestMetricsNotServedToTheInternet(t *testing.T) {
+	e := evaluate(t, "prod", false)
+	rule := only(t, e, "aws:lb/listenerRule:ListenerRule")
+	assert.Equal(t, []string{"/metrics", "/metrics/*"}, rule.Strings("conditions.0.pathPattern.values"))
+	code, _ := rule.String("actions.0.fixedResponse.statusCode")
+	assert.Equal(t, "404", code)
+	l := only(t, e, "aws:lb/listener:Listener")
+	port, _ := l.Number("port")
+	proto, _ := l.String("protocol")
+	assert.Equal(t, 443.0, port)
+	assert.Equal(t, "HTTPS", proto)
+}
+
 func TestNetworkPoliciesDenyByDefault(t *testing.T) {
 	e := evaluate(t, "prod", false)
 	var deny, allow inventory.Resource
@@ -339,6 +352,9 @@ func TestDeployRoleTrustsOnlyThisRepositoryEnvironment(t *testing.T) {
 	assert.Equal(t, "sts.amazonaws.com", cond["token.actions.githubusercontent.com:aud"])
 	assert.Equal(t, []any{"repo:tenantco/platform:environment:prod"}, cond["token.actions.githubusercontent.com:sub"])
 	assert.NotContains(t, raw, "StringLike", "no wildcards in the subject")
+	cl := only(t, e, "eks:index:Cluster")
+	principal, _ := cl.String("accessEntries.deploy.principalArn")
+	assert.Contains(t, principal, "-deploy", "the pipeline's role may deploy onto the cluster")
 	oidc := named(t, e, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "-github")
 	url, _ := oidc.String("url")
 	assert.Equal(t, components.GitHubOIDCURL, url)
