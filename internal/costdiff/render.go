@@ -107,13 +107,13 @@ func RenderText(base, head []Doc, w io.Writer) (Result, error) {
 	for _, d := range diffs {
 		switch {
 		case d.Head == nil:
-			p.line("%s: removed (base %s)", d.Stack, money(d.Base.MonthlyUSD))
+			p.line("%s: removed (base %s)", d.Stack, cost.FormatUSD(d.Base.MonthlyUSD))
 		case d.Base == nil:
-			p.line("%s: new stack %s, ceiling %s, cost %s, policies %s", d.Stack, money(d.Head.MonthlyUSD),
-				money(d.Head.CeilingUSD), d.Head.Verdict, d.Head.PolicyVerdict)
+			p.line("%s: new stack %s, ceiling %s, cost %s, policies %s", d.Stack, cost.FormatUSD(d.Head.MonthlyUSD),
+				cost.FormatUSD(d.Head.CeilingUSD), d.Head.Verdict, d.Head.PolicyVerdict)
 		default:
-			p.line("%s: %s -> %s (%s), ceiling %s, cost %s, policies %s", d.Stack, money(d.Base.MonthlyUSD),
-				money(d.Head.MonthlyUSD), signedMoney(d.Head.MonthlyUSD-d.Base.MonthlyUSD), money(d.Head.CeilingUSD),
+			p.line("%s: %s -> %s (%s), ceiling %s, cost %s, policies %s", d.Stack, cost.FormatUSD(d.Base.MonthlyUSD),
+				cost.FormatUSD(d.Head.MonthlyUSD), signedMoney(d.Head.MonthlyUSD-d.Base.MonthlyUSD), cost.FormatUSD(d.Head.CeilingUSD),
 				d.Head.Verdict, d.Head.PolicyVerdict)
 		}
 	}
@@ -136,15 +136,15 @@ func writeSummary(p *printer, diffs []StackDiff) {
 	for _, d := range diffs {
 		switch {
 		case d.Head == nil:
-			p.line("| `%s` | %s | — | removed | %s | — | — |", d.Stack, money(d.Base.MonthlyUSD), money(d.Base.CeilingUSD))
+			p.line("| `%s` | %s | — | removed | %s | — | — |", d.Stack, cost.FormatUSD(d.Base.MonthlyUSD), cost.FormatUSD(d.Base.CeilingUSD))
 		default:
 			h := d.Head
 			base, change := "—", "new stack"
 			if d.Base != nil {
-				base, change = money(d.Base.MonthlyUSD), changeCell(d.Base.MonthlyUSD, h.MonthlyUSD)
+				base, change = cost.FormatUSD(d.Base.MonthlyUSD), changeCell(d.Base.MonthlyUSD, h.MonthlyUSD)
 			}
-			p.line("| `%s` | %s | %s | %s | %s (%s) | %s | %s |", d.Stack, base, money(h.MonthlyUSD), change,
-				money(h.CeilingUSD), percentOf(h.MonthlyUSD, h.CeilingUSD), verdict(costVerdict(h)), verdict(policyVerdict(h)))
+			p.line("| `%s` | %s | %s | %s | %s (%s) | %s | %s |", d.Stack, base, cost.FormatUSD(h.MonthlyUSD), change,
+				cost.FormatUSD(h.CeilingUSD), percentOf(h.MonthlyUSD, h.CeilingUSD), verdict(costVerdict(h)), verdict(policyVerdict(h)))
 		}
 	}
 }
@@ -172,7 +172,7 @@ func writeStack(p *printer, d StackDiff) {
 	case d.Head == nil:
 		p.line("### `%s`: removed", d.Stack)
 		p.line("")
-		p.line("The base branch reviewed this stack; the head does not. Its base estimate was %s a month.", money(d.Base.MonthlyUSD))
+		p.line("The base branch reviewed this stack; the head does not. Its base estimate was %s a month.", cost.FormatUSD(d.Base.MonthlyUSD))
 		return
 	case d.Base == nil:
 		p.line("### `%s`: new stack", d.Stack)
@@ -185,7 +185,7 @@ func writeStack(p *printer, d StackDiff) {
 		if b == nil {
 			return "—"
 		}
-		return money(f(b))
+		return cost.FormatUSD(f(b))
 	}
 	delta := func(f func(*Doc) float64) string {
 		if b == nil {
@@ -200,7 +200,7 @@ func writeStack(p *printer, d StackDiff) {
 		if x == nil {
 			return "—"
 		}
-		return money(x.CeilingUSD) + " / " + money(x.BudgetUSD)
+		return cost.FormatUSD(x.CeilingUSD) + " / " + cost.FormatUSD(x.BudgetUSD)
 	}
 	verdicts := func(x *Doc, f func(*Doc) cost.Verdict) string {
 		if x == nil {
@@ -210,10 +210,10 @@ func writeStack(p *printer, d StackDiff) {
 	}
 	p.line("| | Base | Head | Change |")
 	p.line("|---|--:|--:|--:|")
-	p.line("| Monthly, node groups at max (judged) | %s | %s | %s |", val(monthly), money(h.MonthlyUSD), delta(monthly))
-	p.line("| Expected, node groups at desired | %s | %s | %s |", val(expected), money(h.ExpectedMonthlyUSD), delta(expected))
+	p.line("| Monthly, node groups at max (judged) | %s | %s | %s |", val(monthly), cost.FormatUSD(h.MonthlyUSD), delta(monthly))
+	p.line("| Expected, node groups at desired | %s | %s | %s |", val(expected), cost.FormatUSD(h.ExpectedMonthlyUSD), delta(expected))
 	p.line("| Ceiling / budget | %s | %s | |", limits(b), limits(h))
-	p.line("| Headroom under the ceiling | %s | %s | %s |", val(headroom), money(h.HeadroomUSD), delta(headroom))
+	p.line("| Headroom under the ceiling | %s | %s | %s |", val(headroom), cost.FormatUSD(h.HeadroomUSD), delta(headroom))
 	p.line("| Cost verdict | %s | %s | |", verdicts(b, costVerdict), verdict(costVerdict(h)))
 	p.line("| Policy verdict | %s | %s | |", verdicts(b, policyVerdict), verdict(policyVerdict(h)))
 	p.line("")
@@ -239,7 +239,7 @@ func writeChanges(p *printer, d StackDiff) {
 			shown = shown[:MaxChanges]
 		}
 		for _, c := range shown {
-			base, head := money(c.BaseUSD), money(c.HeadUSD)
+			base, head := cost.FormatUSD(c.BaseUSD), cost.FormatUSD(c.HeadUSD)
 			if c.Kind == Added {
 				base = "—"
 			}
@@ -410,37 +410,15 @@ func percentOf(v, of float64) string {
 	return fmt.Sprintf("%.0f %%", 100*v/of)
 }
 
-// money renders USD with thousands separators: $1,234.56.
-func money(v float64) string {
-	neg := v < 0
-	if neg {
-		v = -v
-	}
-	s := fmt.Sprintf("%.2f", v)
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	out := "$" + b.String() + "." + frac
-	if neg && out != "$0.00" {
-		out = "-" + out
-	}
-	return out
-}
-
 // signedMoney always carries a sign, except for zero: +$12.00, -$3.50, $0.00.
 func signedMoney(v float64) string {
 	switch {
 	case math.Abs(v) < cent:
 		return "$0.00"
 	case v > 0:
-		return "+" + money(v)
+		return "+" + cost.FormatUSD(v)
 	}
-	return money(v)
+	return cost.FormatUSD(v)
 }
 
 func plural(n int, one, many string) string {

@@ -90,7 +90,7 @@ func (d *Doc) Denied() bool {
 func (d *Doc) DenyReasons() []string {
 	var out []string
 	if d.Verdict == cost.VerdictDeny || (d.CeilingUSD > 0 && d.MonthlyUSD > d.CeilingUSD) {
-		out = append(out, fmt.Sprintf("monthly cost %s is over the ceiling %s", money(d.MonthlyUSD), money(d.CeilingUSD)))
+		out = append(out, fmt.Sprintf("monthly cost %s is over the ceiling %s", cost.FormatUSD(d.MonthlyUSD), cost.FormatUSD(d.CeilingUSD)))
 	}
 	mandatory := 0
 	for _, v := range d.Policies {
