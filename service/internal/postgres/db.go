@@ -33,6 +33,13 @@ type Options struct {
 	// AuthCacheTTL: how long a key → tenant lookup is reused (0: default
 	// DefaultAuthCacheTTL; negative: no cache). See authcache.go.
 	AuthCacheTTL time.Duration
+	// TenantShards splits tenant batches over this many small pools, chosen
+	// by tenant id, so each connection serves a fixed ~1/TenantShards of the
+	// tenants and keeps their statements prepared (tenantstmt.go). 0: one
+	// shard per 3 of MaxConns; 1: a single tenant pool. Each shard gets
+	// MaxConns/TenantShards connections (at least 1); ledger and admin work
+	// uses Pool (MaxConns).
+	TenantShards int
 }
 
 // DB wraps the pool.
@@ -40,12 +47,16 @@ type DB struct {
 	Pool *pgxpool.Pool
 	log  *slog.Logger
 	auth *authCache
-	// clean holds connections released by scopedBatch after a batch that
+	// clean holds connections released by scopedResults after a batch that
 	// completed without error: such a batch can only have set transaction-
 	// local state, already gone at its implicit commit, so AfterRelease skips
 	// the RESET round trip for them. Every other release (errors, Acquire,
 	// ledger and admin queries) still runs the backstop.
 	clean sync.Map // *pgx.Conn → struct{}
+	// shards carry tenant batches (tenantstmt.go); stmts remembers, per
+	// connection, the tenant statements prepared on it.
+	shards []*pgxpool.Pool
+	stmts  sync.Map // *pgx.Conn → map[string]struct{}
 }
 
 // Open connects, checks the login role is safe to use, and creates the
@@ -75,7 +86,7 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	cfg.ConnConfig.RuntimeParams["application_name"] = "tenantd"
 	// Backstop: nothing sets session state, but if anything ever did, it must
 	// not reach the next borrower. RESET ALL does not reset role. Skipped only
-	// for connections marked clean by sendScoped (a fixed-SQL tenant batch
+	// for connections marked clean by sendTenant (a fixed-SQL tenant batch
 	// that completed without error); every other release pays the round trip.
 	db := &DB{log: o.Logger}
 	cfg.AfterRelease = func(c *pgx.Conn) bool {
@@ -89,9 +100,25 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	}
 	// A clean mark left on a connection destroyed without AfterRelease (lifetime
 	// expiry at release) must not pin it in the map.
-	cfg.BeforeClose = func(c *pgx.Conn) { db.clean.Delete(c) }
+	cfg.BeforeClose = func(c *pgx.Conn) { db.clean.Delete(c); db.stmts.Delete(c) }
+	nShards := o.TenantShards
+	if nShards <= 0 {
+		nShards = max(1, int(o.MaxConns)/3)
+	}
+	for range nShards {
+		sc := cfg.Copy()
+		sc.MaxConns = max(1, o.MaxConns/int32(nShards))
+		sc.MinConns = 1 // opened in the background at start
+		sp, err := pgxpool.NewWithConfig(ctx, sc)
+		if err != nil {
+			db.closeShards()
+			return nil, fmt.Errorf("connect to postgres at %s: %w", cfg.ConnConfig.Host, err)
+		}
+		db.shards = append(db.shards, sp)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
+		db.closeShards()
 		return nil, fmt.Errorf("connect to postgres at %s: %w", cfg.ConnConfig.Host, err)
 	}
 	db.Pool = pool
@@ -101,18 +128,27 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	}
 	db.auth = newAuthCache(ttl)
 	if err := db.checkRole(ctx); err != nil {
-		pool.Close()
+		db.Close()
 		return nil, err
 	}
 	if err := db.bootstrap(ctx); err != nil {
-		pool.Close()
+		db.Close()
 		return nil, err
 	}
 	return db, nil
 }
 
 // Close closes the pool.
-func (db *DB) Close() { db.Pool.Close() }
+func (db *DB) Close() {
+	db.closeShards()
+	db.Pool.Close()
+}
+
+func (db *DB) closeShards() {
+	for _, p := range db.shards {
+		p.Close()
+	}
+}
 
 // Ping checks PostgreSQL is reachable.
 func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }

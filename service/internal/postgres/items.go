@@ -37,20 +37,13 @@ FROM (SELECT coalesce((SELECT schema_name FROM tenantd.tenants
 	WHERE id = $1::uuid AND key_hash = $2::bytea AND status = 'active'), 'tenantd: key revoked') AS name) s`
 
 // scopeStmt names scopeSQL, prepared on each connection at its first tenant
-// batch (sendScoped; later calls are a map lookup in pgx). Queued by this name, pgx sends it as a Bind of the
-// prepared statement in the same batch (one round trip) while the tenant
-// query stays unnamed (parsed after the scope ran, against the tenant's
-// search_path). The scope statement is fully qualified and always runs first,
-// as the login role with the session search_path, so its cached plan is
-// valid for every tenant; it saves parsing and planning once per request.
+// batch (sendTenant; later calls are a map lookup in pgx). Queued by this
+// name, pgx sends it as a Bind of the prepared statement in the same batch
+// (one round trip). It is fully qualified and always runs first, as the login
+// role with the session search_path, so its cached plan is valid for every
+// tenant. The tenant statement after it is parsed under the tenant's
+// search_path (tenantstmt.go).
 const scopeStmt = "tenantd_scope"
-
-func scoped(p *tenant.Principal, sql string, args ...any) *pgx.Batch {
-	b := &pgx.Batch{}
-	b.Queue(scopeStmt, p.TenantID, p.KeyHash)
-	b.Queue(sql, args...)
-	return b
-}
 
 // scopeErr maps the scope statement's failure. A refused key is also dropped
 // from the authentication cache.
@@ -118,7 +111,7 @@ func (s *ItemService) CreateItem(ctx context.Context, p *tenant.Principal, lim t
 	if len(data) == 0 {
 		data = json.RawMessage("null")
 	}
-	br := s.db.sendScoped(ctx, scoped(p, insertItemSQL, in.Name, string(data), lim.MaxItems, lim.MaxStorageBytes))
+	br := s.db.sendTenant(ctx, p, "ins", insertItemSQL, in.Name, string(data), lim.MaxItems, lim.MaxStorageBytes)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return nil, s.scopeErr(p, err)
@@ -151,7 +144,7 @@ func (s *ItemService) ListItems(ctx context.Context, p *tenant.Principal, limit 
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	br := s.db.sendScoped(ctx, scoped(p, `SELECT id::text, name, data::text, created_at FROM items ORDER BY created_at DESC, id LIMIT $1::int`, limit))
+	br := s.db.sendTenant(ctx, p, "list", `SELECT id::text, name, data::text, created_at FROM items ORDER BY created_at DESC, id LIMIT $1::int`, limit)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return nil, s.scopeErr(p, err)
@@ -183,7 +176,7 @@ func (s *ItemService) GetItem(ctx context.Context, p *tenant.Principal, id strin
 	if !tenant.ValidID(id) {
 		return nil, errItemNotFound
 	}
-	br := s.db.sendScoped(ctx, scoped(p, `SELECT id::text, name, data::text, created_at FROM items WHERE id = $1::uuid`, id))
+	br := s.db.sendTenant(ctx, p, "get", `SELECT id::text, name, data::text, created_at FROM items WHERE id = $1::uuid`, id)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return nil, s.scopeErr(p, err)
@@ -212,7 +205,7 @@ func (s *ItemService) DeleteItem(ctx context.Context, p *tenant.Principal, id st
 	if !tenant.ValidID(id) {
 		return errItemNotFound
 	}
-	br := s.db.sendScoped(ctx, scoped(p, deleteItemSQL, id))
+	br := s.db.sendTenant(ctx, p, "del", deleteItemSQL, id)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return s.scopeErr(p, err)
@@ -254,41 +247,50 @@ func checkNumbers(data []byte) error {
 	}
 }
 
-// sendScoped sends a scoped batch on a connection of its own. When the batch
-// completes without error its connection is released as clean (see DB.clean):
-// the batch's fixed SQL only sets transaction-local state, gone at its
-// implicit commit, so the RESET backstop round trip is skipped. Any error
-// leaves the connection to the backstop.
-func (db *DB) sendScoped(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	c, err := db.Pool.Acquire(ctx)
-	if err != nil {
-		return failedBatch{err}
-	}
-	if _, err := c.Conn().Prepare(ctx, scopeStmt, scopeSQL); err != nil {
-		c.Release()
-		return failedBatch{fmt.Errorf("prepare scope statement: %w", err)}
-	}
-	return &scopedResults{BatchResults: c.SendBatch(ctx, b), db: db, conn: c}
-}
-
+// scopedResults releases its connection at Close. When the batch completed
+// without error the connection is released as clean (see DB.clean): the
+// batch's fixed SQL only sets transaction-local state, gone at its implicit
+// commit, so the RESET backstop round trip is skipped. Any error leaves the
+// connection to the backstop.
 type scopedResults struct {
 	pgx.BatchResults
 	db   *DB
 	conn *pgxpool.Conn
 	err  error
+	prep *pendingPrep // statement to prepare on this connection afterwards
+	used *usedStmt    // prepared statement the batch ran
 }
 
 func (r *scopedResults) Close() error {
 	if r.conn == nil {
 		return r.err
 	}
-	r.err = r.BatchResults.Close()
-	if pc := r.conn.Conn().PgConn(); r.err == nil && !pc.IsClosed() && pc.TxStatus() == 'I' {
-		r.db.clean.Store(r.conn.Conn(), struct{}{})
-	}
-	r.conn.Release()
+	c := r.conn
 	r.conn = nil
-	return r.err
+	r.err = r.BatchResults.Close()
+	pc := c.Conn().PgConn()
+	if r.err != nil || pc.IsClosed() || pc.TxStatus() != 'I' {
+		if r.err != nil && r.used != nil && !pc.IsClosed() && pc.TxStatus() == 'I' {
+			r.used.dropIfStale(c.Conn(), r.err)
+		}
+		c.Release() // the backstop runs (or pgxpool destroys it)
+		return r.err
+	}
+	if r.prep == nil {
+		r.db.clean.Store(c.Conn(), struct{}{})
+		c.Release()
+		return nil
+	}
+	// The caller has its results; prepare while still holding the connection.
+	go func(pp *pendingPrep) {
+		if err := pp.run(c.Conn()); err == nil {
+			r.db.clean.Store(c.Conn(), struct{}{})
+		} else {
+			r.db.log.Debug("prepare tenant statement", "err", err)
+		}
+		c.Release()
+	}(r.prep)
+	return nil
 }
 
 // failedBatch is the result of a batch that could not get a connection.
