@@ -11,7 +11,8 @@
 // ARN, and echoes its inputs as outputs, plus the few computed outputs the
 // program reads (the same stand-ins as the offline review's mock engine,
 // internal/review/engine.go). eks:index:Cluster and eks:index:ManagedNodeGroup
-// are served as remote components (Construct); the cluster's kubeconfig points
+// are served as remote components (Construct) with the aws:eks/cluster and
+// aws:eks/nodeGroup children pulumi-eks creates; the cluster's kubeconfig points
 // at the local Kubernetes API server the test started (TESTDOUBLE_KUBECONFIG),
 // so the program's Kubernetes resources go through the real kubernetes
 // provider to a real API server.
@@ -307,10 +308,21 @@ func (d *double) Construct(ctx context.Context, req *pulumirpc.ConstructRequest)
 		return nil, status.Errorf(codes.Unimplemented, "test double %s: no components", d.pkg)
 	}
 	return pprovider.Construct(ctx, req, d.host.EngineConn(), func(pctx *pulumi.Context, typ, name string,
-		_ pprovider.ConstructInputs, options pulumi.ResourceOption,
+		inputs pprovider.ConstructInputs, options pulumi.ResourceOption,
 	) (*pprovider.ConstructResult, error) {
+		// Like pulumi-eks (a Node.js component provider: the Node SDK
+		// registers a component without its arguments), the component
+		// itself carries no properties: the engine and policy packs see
+		// the program's arguments only on the children below.
 		comp := &component{}
 		if err := pctx.RegisterComponentResource(typ, name, comp, options); err != nil {
+			return nil, err
+		}
+		in, err := inputs.Map()
+		if err != nil {
+			return nil, err
+		}
+		if err := registerChildren(pctx, comp, typ, name, in); err != nil {
 			return nil, err
 		}
 		state := pulumi.Map{}
@@ -338,6 +350,56 @@ func (d *double) Construct(ctx context.Context, req *pulumirpc.ConstructRequest)
 }
 
 type component struct{ pulumi.ResourceState }
+
+type child struct{ pulumi.CustomResourceState }
+
+// registerChildren registers the two children of pulumi-eks's components the
+// guardrails read (the real components create more: IAM roles, security
+// groups, add-ons...), with the properties pulumi-eks derives from the
+// component's arguments. They go to the aws test double like any aws
+// resource, through the provider the program gave the component.
+func registerChildren(ctx *pulumi.Context, parent pulumi.Resource, typ, name string, in pulumi.Map) error {
+	pick := func(m pulumi.Map, keys ...string) {
+		for _, k := range keys {
+			if v, ok := in[k]; ok {
+				m[k] = v
+			}
+		}
+	}
+	switch typ {
+	case "eks:index:Cluster":
+		props := pulumi.Map{"roleArn": pulumi.String("arn:aws:iam::" + AccountID + ":role/" + name + "-eksRole")}
+		pick(props, "name", "version", "enabledClusterLogTypes")
+		vpc := pulumi.Map{}
+		if v, ok := in["privateSubnetIds"]; ok {
+			vpc["subnetIds"] = v
+		}
+		for _, k := range []string{"endpointPrivateAccess", "endpointPublicAccess", "publicAccessCidrs"} {
+			if v, ok := in[k]; ok {
+				vpc[k] = v
+			}
+		}
+		props["vpcConfig"] = vpc
+		if v, ok := in["encryptionConfigKeyArn"]; ok {
+			props["encryptionConfig"] = pulumi.Map{
+				"resources": pulumi.StringArray{pulumi.String("secrets")},
+				"provider":  pulumi.Map{"keyArn": v},
+			}
+		}
+		if v, ok := in["authenticationMode"]; ok {
+			props["accessConfig"] = pulumi.Map{"authenticationMode": v}
+		}
+		return ctx.RegisterResource("aws:eks/cluster:Cluster", name+"-eksCluster", props, &child{}, pulumi.Parent(parent))
+	case "eks:index:ManagedNodeGroup":
+		props := pulumi.Map{
+			"clusterName": pulumi.String(name + "-cluster"),
+			"nodeRoleArn": pulumi.String("arn:aws:iam::" + AccountID + ":role/" + name + "-nodeRole"),
+		}
+		pick(props, "nodeGroupName", "subnetIds", "instanceTypes", "capacityType", "amiType", "scalingConfig", "launchTemplate", "diskSize", "labels", "taints")
+		return ctx.RegisterResource("aws:eks/nodeGroup:NodeGroup", name, props, &child{}, pulumi.Parent(parent))
+	}
+	return nil
+}
 
 // splitType splits "aws:rds/instance:Instance" into aws, rds, instance.
 func splitType(t string) (pkg, module, kind string) {
