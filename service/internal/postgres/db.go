@@ -109,6 +109,12 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 		sc := cfg.Copy()
 		sc.MaxConns = max(1, o.MaxConns/int32(nShards))
 		sc.MinConns = 1 // opened in the background at start
+		// Each (connection, tenant, statement) runs only a few times per
+		// minute, so PostgreSQL's default (custom plans for the first five
+		// executions) would still plan almost every call. The tenant
+		// statements are key lookups and small scans: generic plans are
+		// right for them. A startup parameter, so RESET ALL keeps it.
+		sc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 		sp, err := pgxpool.NewWithConfig(ctx, sc)
 		if err != nil {
 			db.closeShards()
