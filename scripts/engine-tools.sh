@@ -68,6 +68,7 @@ have() {
   d=$(tool_dir "$1")
   [[ -f "$d/bin/.complete" ]] || return 1
   for b in $(tool_bins "$1"); do [[ -x "$d/bin/$b" ]] || return 1; done
+  [[ $1 != kwok || -s "$d/bin/kwok-stages.yaml" ]]
 }
 
 # gomod_build TOOL MODULE_LINES LDFLAGS PKG... : builds PKGs from a throwaway
