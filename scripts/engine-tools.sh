@@ -28,6 +28,10 @@ PULUMI_VERSION=v3.274.1
 K8S_PROVIDER_VERSION=4.32.0
 K8S_PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
 K8S_PROVIDER_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199
+# The provider's go.mod points its SDK at ../sdk; a published SDK whose
+# pulumi/sdk/v3 requirement stays at or below the provider's pkg/v3 (v3.215.0):
+# a newer one (4.32.0 needs sdk/v3 v3.243.0) breaks pkg/v3 v3.215.0's build.
+K8S_PROVIDER_SDK=v4.25.0
 KUBE_VERSION=v1.37.2
 KUBE_STAGING_VERSION=v0.37.2
 ETCD_VERSION=v3.7.3
@@ -84,7 +88,12 @@ gomod_build() {
   tmp=$(mktemp -d "$d/.build.XXXXXX")
   start=$SECONDS
   log "building $tool into $d (log: $tmp/build.log)"
+  # errexit does not apply inside a subshell that is part of `a || b`: run it
+  # as a plain command and read its status.
+  local rc=0
+  set +e
   (
+    set -e
     cd "$tmp"
     mkdir -p src out
     cd src
@@ -102,7 +111,13 @@ gomod_build() {
     go mod tidy
     go build -trimpath -ldflags "$ldflags" -o ../out/ "$@"
     if [[ -n "$finish" ]]; then (cd ../out && eval "$finish"); fi
-  ) >"$tmp/build.log" 2>&1 || { log "$tool: build failed; last lines of $tmp/build.log:"; tail -n 40 "$tmp/build.log" >&2; return 1; }
+    for b in $(tool_bins "$tool"); do test -x "../out/$b"; done
+  ) >"$tmp/build.log" 2>&1
+  rc=$?
+  set -e
+  if ((rc != 0)); then
+    log "$tool: build failed; last lines of $tmp/build.log:"; tail -n 40 "$tmp/build.log" >&2; return 1
+  fi
   rm -rf "$d/bin"
   mv "$tmp/out" "$d/bin"
   echo "built in $((SECONDS - start)) s on $(date -u +%FT%TZ)" > "$d/bin/.complete"
@@ -171,7 +186,7 @@ build_kubernetes-provider() {
   '
   gomod_build kubernetes-provider "require (
 	$K8S_PROVIDER_MODULE $K8S_PROVIDER_PSEUDO
-	github.com/pulumi/pulumi-kubernetes/sdk/v4 v$K8S_PROVIDER_VERSION
+	github.com/pulumi/pulumi-kubernetes/sdk/v4 $K8S_PROVIDER_SDK
 )" \
     "-X $K8S_PROVIDER_MODULE/pkg/version.Version=$K8S_PROVIDER_VERSION" \
     ./cmd/pulumi-resource-kubernetes
