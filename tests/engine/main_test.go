@@ -81,7 +81,9 @@ func setup(m *testing.M) (int, error) {
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 		"PULUMI_DISABLE_REGISTRY_RESOLVE":             "true",
 		"PULUMI_SKIP_CONFIRMATIONS":                   "true",
-		"KUBECONFIG":                                  filepath.Join(env.tmp, "no-kubeconfig"),
+		// Plugins from the temp PULUMI_HOME only, not from PATH.
+		"PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
+		"KUBECONFIG":                    filepath.Join(env.tmp, "no-kubeconfig"),
 	} {
 		os.Setenv(k, v)
 	}
