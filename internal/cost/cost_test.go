@@ -1002,3 +1002,40 @@ func TestFormatUSD(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineViewPricesEKSChildren: under the real engine the pulumi-eks
+// components arrive without inputs and their aws:eks children carry the
+// facts; the estimate must price the children then (not $0, not twice).
+func TestEngineViewPricesEKSChildren(t *testing.T) {
+	cluster := res("eks:index:Cluster", "dev", nil)
+	ng := res("eks:index:ManagedNodeGroup", "dev-nodes", nil)
+	eksChild := res("aws:eks/cluster:Cluster", "dev-eksCluster", map[string]any{"version": "1.35"})
+	eksChild.URN = "urn:pulumi:dev::platform::eks:index:Cluster$aws:eks/cluster:Cluster::dev-eksCluster"
+	eksChild.Parent = cluster.URN
+	ngChild := res("aws:eks/nodeGroup:NodeGroup", "dev-nodes", map[string]any{
+		"instanceTypes": []any{"t3.medium"}, "diskSize": 20.0,
+		"scalingConfig": map[string]any{"minSize": 2.0, "desiredSize": 2.0, "maxSize": 3.0},
+	})
+	ngChild.URN = "urn:pulumi:dev::platform::eks:index:ManagedNodeGroup$aws:eks/nodeGroup:NodeGroup::dev-nodes"
+	ngChild.Parent = ng.URN
+	est, err := model(t).Estimate([]inventory.Resource{cluster, ng, eksChild, ngChild}, DefaultUsage(), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, l := range est.Lines {
+		got[l.Type+" "+l.Component] += l.MonthlyUSD
+	}
+	// 730 h × $0.10 control plane; 3 (max) × 730 h × $0.0416 nodes.
+	if got["aws:eks/cluster:Cluster control plane hours"] != 73.00 {
+		t.Errorf("control plane: %v", got)
+	}
+	if got["aws:eks/nodeGroup:NodeGroup instance hours"] != 91.10 {
+		t.Errorf("node hours: %v", got)
+	}
+	for _, l := range est.Lines {
+		if strings.HasPrefix(l.Type, "eks:index:") {
+			t.Errorf("the input-less component is priced too: %+v", l)
+		}
+	}
+}

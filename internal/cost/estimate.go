@@ -199,6 +199,11 @@ func (e *estimator) price(r *inventory.Resource) {
 		e.free = append(e.free, r.URN)
 		return
 	}
+	if r.OpaqueComponent() {
+		// The engine's view: priced through its children.
+		e.free = append(e.free, r.URN)
+		return
+	}
 	switch r.Type {
 	case "eks:index:Cluster":
 		e.eksCluster(r, true)
@@ -255,7 +260,7 @@ func (e *estimator) price(r *inventory.Resource) {
 func (e *estimator) componentChild(r *inventory.Resource) string {
 	if chain := urnTypeChain(r.URN); len(chain) > 1 {
 		for _, t := range chain[:len(chain)-1] {
-			if strings.HasPrefix(t, "eks:index:") {
+			if strings.HasPrefix(t, "eks:index:") && !e.opaqueAncestor(r, t) {
 				return t
 			}
 		}
@@ -267,12 +272,31 @@ func (e *estimator) componentChild(r *inventory.Resource) string {
 		if !ok {
 			break
 		}
-		if strings.HasPrefix(pr.Type, "eks:index:") {
+		if strings.HasPrefix(pr.Type, "eks:index:") && !pr.OpaqueComponent() {
 			return pr.Type
 		}
 		p = pr.Parent
 	}
 	return ""
+}
+
+// opaqueAncestor reports whether the ancestor of r of component type typ is
+// opaque (registered without inputs by the real engine): then the children
+// are priced, not the component.
+func (e *estimator) opaqueAncestor(r *inventory.Resource, typ string) bool {
+	seen := map[string]bool{}
+	for p := r.Parent; p != "" && !seen[p]; {
+		seen[p] = true
+		pr, ok := e.byURN[p]
+		if !ok {
+			return false
+		}
+		if pr.Type == typ {
+			return pr.OpaqueComponent()
+		}
+		p = pr.Parent
+	}
+	return false
 }
 
 // urnTypeChain splits "urn:pulumi:stack::project::a$b$c::name" into [a b c].

@@ -91,6 +91,20 @@ func fromValue(v resource.PropertyValue) any {
 	}
 }
 
+// OpaqueComponent reports whether r is a provider-implemented (remote)
+// component as the Pulumi engine shows it to a policy pack: its arguments went
+// to the component's provider, which registers it with no properties, and its
+// children (aws:eks/cluster, aws:eks/nodeGroup, …) carry the facts. Under the
+// SDK's mocks the same component carries its arguments and no children are
+// visible, so rules and prices read whichever view has the data.
+//
+// Only the components whose children the rules and the cost model know
+// (aws:eks/cluster:Cluster, aws:eks/nodeGroup:NodeGroup) count; any other
+// component without inputs stays an unknown for them, never a free pass.
+func (r Resource) OpaqueComponent() bool {
+	return (r.Type == "eks:index:Cluster" || r.Type == "eks:index:ManagedNodeGroup") && len(r.Inputs) == 0
+}
+
 // Get returns the value at a dotted path ("scalingConfig.maxSize",
 // "blockDeviceMappings.0.ebs.encrypted") and whether it is present.
 func (r Resource) Get(path string) (any, bool) {

@@ -181,6 +181,10 @@ func Evaluate(rs []inventory.Resource, s Settings) ([]Violation, error) {
 // CheckResource runs every resource check that applies to r. provider is the
 // provider resource r uses, or nil if it is not known.
 func CheckResource(r inventory.Resource, provider *inventory.Resource, s Settings) []Violation {
+	if r.OpaqueComponent() {
+		// Nothing to read: its children are checked instead.
+		return nil
+	}
 	var vs []Violation
 	for _, rule := range all {
 		lvl := s.level(rule)

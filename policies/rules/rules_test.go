@@ -3,6 +3,7 @@ package rules
 import (
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -436,5 +437,31 @@ func TestREADMEDocumentsEveryRule(t *testing.T) {
 	}
 	for id := range documented {
 		t.Errorf("README documents unknown rule %s", id)
+	}
+}
+
+// TestEngineViewOfEKSComponents: the real engine hands the pack the
+// pulumi-eks components without inputs; the rules must then judge the
+// aws:eks children (and not fail the empty component).
+func TestEngineViewOfEKSComponents(t *testing.T) {
+	s := Settings{Environment: Prod}
+	empty := inventory.Resource{URN: "urn:pulumi:prod::platform::eks:index:Cluster::prod", Type: "eks:index:Cluster", Inputs: map[string]any{}}
+	if vs := CheckResource(empty, nil, s); len(vs) != 0 {
+		t.Errorf("input-less component: %v", vs)
+	}
+	child := inventory.Resource{URN: "urn:pulumi:prod::platform::eks:index:Cluster$aws:eks/cluster:Cluster::prod", Type: "aws:eks/cluster:Cluster",
+		Inputs: map[string]any{"enabledClusterLogTypes": []any{"api", "audit", "authenticator"}}}
+	var ids []string
+	for _, v := range CheckResource(child, nil, s) {
+		ids = append(ids, v.RuleID)
+	}
+	if !slices.Contains(ids, "eks-secrets-encryption") {
+		t.Errorf("the child without encryption must fail eks-secrets-encryption: %v", ids)
+	}
+	// A component that does carry inputs (the mocks' view) is still checked.
+	withInputs := empty
+	withInputs.Inputs = map[string]any{"version": "1.35"}
+	if len(CheckResource(withInputs, nil, s)) == 0 {
+		t.Error("a component with inputs but no encryption must fail")
 	}
 }
