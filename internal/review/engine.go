@@ -4,8 +4,6 @@
 package review
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -17,10 +15,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/tenantco/platform/internal/inventory"
+	"github.com/tenantco/platform/internal/standin"
 )
-
-// AccountID is the stand-in AWS account of every ARN the engine makes up.
-const AccountID = "123456789012"
 
 // Engine is a pulumi.MockResourceMonitor that records every registration.
 // Only provider-computed outputs are stand-ins (ids, ARNs, endpoints); the
@@ -100,7 +96,7 @@ func (e *Engine) NewResource(args pulumi.MockResourceArgs) (string, resource.Pro
 	e.resources = append(e.resources, r)
 	e.mu.Unlock()
 
-	id := args.Name + "-" + shortHash(r.URN)
+	id := args.Name + "-" + standin.ShortHash(r.URN)
 	if args.ID != "" {
 		id = args.ID
 	}
@@ -123,17 +119,7 @@ func (e *Engine) outputs(args pulumi.MockResourceArgs, id string) resource.Prope
 	if e.Preview && !keepInPreview[args.TypeToken] {
 		return out
 	}
-	set := func(k string, v any) {
-		if _, ok := out[resource.PropertyKey(k)]; !ok {
-			out[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
-		}
-	}
-	pkg, module, kind := splitType(args.TypeToken)
-	if pkg == "aws" {
-		set("arn", fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", module, e.Region, AccountID, kind, id))
-		// Autonamed resources get a physical name like the provider's.
-		set("name", id)
-	}
+	out = standin.AWSOutputs(e.Region, args.TypeToken, id, out)
 	switch args.TypeToken {
 	case "eks:index:Cluster":
 		kubeconfig := map[string]any{
@@ -144,35 +130,10 @@ func (e *Engine) outputs(args pulumi.MockResourceArgs, id string) resource.Prope
 			"users":    []any{map[string]any{"name": "review", "user": map[string]any{"token": "review"}}},
 		}
 		b, _ := json.Marshal(kubeconfig)
-		set("kubeconfigJson", string(b))
-		set("kubeconfig", kubeconfig)
-	case "aws:ec2/launchTemplate:LaunchTemplate":
-		set("latestVersion", 1)
-	case "aws:kms/key:Key":
-		set("keyId", id)
-	case "aws:rds/instance:Instance":
-		host := id + ".c0ffee." + e.Region + ".rds.amazonaws.com"
-		set("address", host)
-		set("endpoint", host+":5432")
-		set("port", 5432)
-		set("masterUserSecrets", []any{map[string]any{
-			"secretArn":    fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:rds!db-%s", e.Region, AccountID, id),
-			"secretStatus": "active",
-		}})
-	case "aws:elasticache/replicationGroup:ReplicationGroup":
-		set("primaryEndpointAddress", "master."+id+".c0ffee.use1.cache.amazonaws.com")
-		set("readerEndpointAddress", "replica."+id+".c0ffee.use1.cache.amazonaws.com")
-	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
-		out["arn"] = resource.NewPropertyValue(fmt.Sprintf("arn:aws:iam::%s:oidc-provider/oidc.eks.%s.amazonaws.com/id/%s", AccountID, e.Region, shortHash(id)))
-	case "aws:ecr/repository:Repository":
-		set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", AccountID, e.Region, id))
-	case "aws:lb/loadBalancer:LoadBalancer":
-		set("dnsName", id+"."+e.Region+".elb.amazonaws.com")
-		set("arnSuffix", "app/"+id+"/"+shortHash(id))
-	case "aws:lb/targetGroup:TargetGroup":
-		set("arnSuffix", "targetgroup/"+id+"/"+shortHash(id))
+		out["kubeconfigJson"] = resource.NewPropertyValue(string(b))
+		out["kubeconfig"] = resource.NewPropertyValue(kubeconfig)
 	case "random:index/randomPassword:RandomPassword":
-		set("result", "review-"+shortHash(id)+"-stand-in-password")
+		out["result"] = resource.NewPropertyValue("review-" + standin.ShortHash(id) + "-stand-in-password")
 	}
 	return out
 }
@@ -180,57 +141,16 @@ func (e *Engine) outputs(args pulumi.MockResourceArgs, id string) resource.Prope
 // Call answers invokes. Unknown invokes are an error so that a program change
 // that starts reading new cloud data cannot silently review against nothing.
 func (e *Engine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	switch args.Token {
-	case "aws:eks/getCluster:getCluster":
-		name := args.Args["name"].StringValue()
-		return resource.NewPropertyMapFromMap(map[string]any{
-			"name": name,
-			"arn":  fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", e.Region, AccountID, name),
-			"identities": []any{map[string]any{"oidcs": []any{map[string]any{
-				"issuer": fmt.Sprintf("https://oidc.eks.%s.amazonaws.com/id/%s", e.Region, strings.ToUpper(shortHash(name))),
-			}}}},
-			"vpcConfig": map[string]any{"clusterSecurityGroupId": "sg-cluster-" + shortHash(name)},
-		}), nil
-	case "aws:eks/getNodeGroup:getNodeGroup":
-		ng := args.Args["nodeGroupName"].StringValue()
-		return resource.NewPropertyMapFromMap(map[string]any{
-			"clusterName": args.Args["clusterName"].StringValue(), "nodeGroupName": ng,
-			"resources": []any{map[string]any{"autoscalingGroups": []any{map[string]any{"name": "eks-" + ng + "-" + shortHash(ng)}}}},
-		}), nil
-	case "aws:secretsmanager/getSecretVersion:getSecretVersion":
-		// The RDS-managed master secret's shape; the password is a stand-in.
-		return resource.NewPropertyMapFromMap(map[string]any{
-			"arn":          args.Args["secretId"].StringValue(),
-			"secretString": `{"username":"platform_admin","password":"review-stand-in-password"}`,
-			"versionId":    "review",
-		}), nil
-	case "aws:index/getCallerIdentity:getCallerIdentity":
-		return resource.NewPropertyMapFromMap(map[string]any{"accountId": AccountID}), nil
+	ret, err := standin.Invoke("review engine", e.Region, args.Token, args.Args)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("review engine: no stand-in for invoke %s", args.Token)
+	return resource.NewPropertyMapFromMap(ret), nil
 }
 
 // MethodCall answers component method calls.
 func (e *Engine) MethodCall(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	return nil, fmt.Errorf("review engine: no stand-in for method %s", args.Token)
-}
-
-// splitType splits "aws:rds/instance:Instance" into aws, rds, instance.
-func splitType(t string) (pkg, module, kind string) {
-	parts := strings.SplitN(t, ":", 3)
-	if len(parts) != 3 {
-		return t, "", ""
-	}
-	module, kind, _ = strings.Cut(parts[1], "/")
-	if kind == "" {
-		kind = strings.ToLower(parts[2])
-	}
-	return parts[0], module, kind
-}
-
-func shortHash(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])[:7]
 }
 
 // Run evaluates program against a stack config (keys with namespace, values

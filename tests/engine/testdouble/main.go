@@ -45,13 +45,15 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/tenantco/platform/internal/standin"
 )
 
 // Versions the program's SDKs ask for (go.mod): the double answers as these.
 var versions = map[string]string{"aws": "6.83.4", "eks": "2.8.1", "random": "4.18.0"}
 
-// AccountID is the fake account of every ARN (as in internal/review).
-const AccountID = "123456789012"
+// AccountID is the made-up account of every ARN.
+const AccountID = standin.AccountID
 
 // KubeconfigEnv names the variable holding the kubeconfig (JSON) the eks
 // double returns: the test's local API server.
@@ -157,7 +159,7 @@ func diff(oldS, newS *structpb.Struct) (*pulumirpc.DiffResponse, error) {
 
 func (d *double) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
 	urn := resource.URN(req.GetUrn())
-	id := urn.Name() + "-" + shortHash(string(urn))
+	id := urn.Name() + "-" + standin.ShortHash(string(urn))
 	ins, err := unmarshal(req.GetProperties())
 	if err != nil {
 		return nil, err
@@ -196,46 +198,11 @@ func (d *double) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error)
 	return &emptypb.Empty{}, nil
 }
 
-// outputs are the inputs plus what the provider would compute (the same
-// stand-ins as internal/review's mock engine).
+// outputs are the inputs plus what the provider would compute (the
+// stand-ins the offline review uses too, internal/standin).
 func (d *double) outputs(typ, id string, ins resource.PropertyMap) resource.PropertyMap {
-	out := ins.Copy()
-	set := func(k string, v any) {
-		if _, ok := out[resource.PropertyKey(k)]; !ok {
-			out[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
-		}
-	}
-	pkg, module, kind := splitType(typ)
-	if pkg == "aws" {
-		set("arn", fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", module, d.region, AccountID, kind, id))
-		set("name", id)
-	}
+	out := standin.AWSOutputs(d.region, typ, id, ins)
 	switch typ {
-	case "aws:ec2/launchTemplate:LaunchTemplate":
-		set("latestVersion", 1)
-	case "aws:kms/key:Key":
-		set("keyId", id)
-	case "aws:rds/instance:Instance":
-		host := id + ".c0ffee." + d.region + ".rds.amazonaws.com"
-		set("address", host)
-		set("endpoint", host+":5432")
-		set("port", 5432)
-		set("masterUserSecrets", []any{map[string]any{
-			"secretArn":    fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:rds!db-%s", d.region, AccountID, id),
-			"secretStatus": "active",
-		}})
-	case "aws:elasticache/replicationGroup:ReplicationGroup":
-		set("primaryEndpointAddress", "master."+id+".c0ffee.use1.cache.amazonaws.com")
-		set("readerEndpointAddress", "replica."+id+".c0ffee.use1.cache.amazonaws.com")
-	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
-		out["arn"] = resource.NewPropertyValue(fmt.Sprintf("arn:aws:iam::%s:oidc-provider/oidc.eks.%s.amazonaws.com/id/%s", AccountID, d.region, shortHash(id)))
-	case "aws:ecr/repository:Repository":
-		set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", AccountID, d.region, id))
-	case "aws:lb/loadBalancer:LoadBalancer":
-		set("dnsName", id+"."+d.region+".elb.amazonaws.com")
-		set("arnSuffix", "app/"+id+"/"+shortHash(id))
-	case "aws:lb/targetGroup:TargetGroup":
-		set("arnSuffix", "targetgroup/"+id+"/"+shortHash(id))
 	case "random:index/randomPassword:RandomPassword":
 		// Deterministic per resource: a second `up` sees no change.
 		h := sha256.Sum256([]byte("testdouble-password/" + id))
@@ -258,41 +225,9 @@ func (d *double) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (*pulum
 	if err != nil {
 		return nil, err
 	}
-	str := func(k string) string {
-		if v, ok := args[resource.PropertyKey(k)]; ok && v.IsString() {
-			return v.StringValue()
-		}
-		return ""
-	}
-	var ret map[string]any
-	switch req.GetTok() {
-	case "aws:eks/getCluster:getCluster":
-		name := str("name")
-		ret = map[string]any{
-			"id": name, "name": name,
-			"arn": fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", d.region, AccountID, name),
-			"identities": []any{map[string]any{"oidcs": []any{map[string]any{
-				"issuer": fmt.Sprintf("https://oidc.eks.%s.amazonaws.com/id/%s", d.region, strings.ToUpper(shortHash(name))),
-			}}}},
-			"vpcConfig": map[string]any{"clusterSecurityGroupId": "sg-cluster-" + shortHash(name)},
-		}
-	case "aws:eks/getNodeGroup:getNodeGroup":
-		ng := str("nodeGroupName")
-		ret = map[string]any{
-			"id": str("clusterName") + ":" + ng, "clusterName": str("clusterName"), "nodeGroupName": ng,
-			"resources": []any{map[string]any{"autoscalingGroups": []any{map[string]any{"name": "eks-" + ng + "-" + shortHash(ng)}}}},
-		}
-	case "aws:secretsmanager/getSecretVersion:getSecretVersion":
-		ret = map[string]any{
-			"id": str("secretId"), "arn": str("secretId"),
-			"secretString": `{"username":"platform_admin","password":"testdouble-stand-in-password"}`,
-			"versionId":    "testdouble",
-		}
-	case "aws:index/getCallerIdentity:getCallerIdentity":
-		ret = map[string]any{"id": AccountID, "accountId": AccountID,
-			"arn": "arn:aws:iam::" + AccountID + ":user/testdouble", "userId": "TESTDOUBLE"}
-	default:
-		return nil, status.Errorf(codes.Unimplemented, "test double %s: no stand-in for invoke %s", d.pkg, req.GetTok())
+	ret, err := standin.Invoke("test double "+d.pkg, d.region, req.GetTok(), args)
+	if err != nil {
+		return nil, status.Error(codes.Unimplemented, err.Error())
 	}
 	out, err := marshal(resource.NewPropertyMapFromMap(ret))
 	if err != nil {
@@ -399,22 +334,4 @@ func registerChildren(ctx *pulumi.Context, parent pulumi.Resource, typ, name str
 		return ctx.RegisterResource("aws:eks/nodeGroup:NodeGroup", name, props, &child{}, pulumi.Parent(parent))
 	}
 	return nil
-}
-
-// splitType splits "aws:rds/instance:Instance" into aws, rds, instance.
-func splitType(t string) (pkg, module, kind string) {
-	parts := strings.SplitN(t, ":", 3)
-	if len(parts) != 3 {
-		return t, "", ""
-	}
-	module, kind, _ = strings.Cut(parts[1], "/")
-	if kind == "" {
-		kind = strings.ToLower(parts[2])
-	}
-	return parts[0], module, kind
-}
-
-func shortHash(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])[:7]
 }
