@@ -122,6 +122,28 @@ var (
 	immutableSubRe = regexp.MustCompile(`^[^@/]+@[0-9]+/[^@/]+@[0-9]+$`)
 )
 
+// CheckGitHubRepository validates a repository as DeployAccess accepts it
+// ("owner/name" or "owner@ID/name@ID"); stack config validation calls it too,
+// so a value the config accepts never fails halfway through registration.
+func CheckGitHubRepository(repo string) error {
+	switch {
+	case !githubRepoRe.MatchString(repo):
+		return fmt.Errorf("%q is not a GitHub owner/name", repo)
+	case strings.Contains(repo, "@") && !immutableSubRe.MatchString(repo):
+		return fmt.Errorf("%q: give both immutable IDs (owner@ID/name@ID) or none", repo)
+	}
+	return nil
+}
+
+// CheckGitHubOIDCProviderArn validates an existing provider's ARN ("" means
+// none: DeployAccess creates it).
+func CheckGitHubOIDCProviderArn(arn string) error {
+	if arn != "" && !githubOIDCArn.MatchString(arn) {
+		return fmt.Errorf("%q is not the ARN of a GitHub OIDC provider (arn:aws:iam::ACCOUNT:oidc-provider/%s)", arn, GitHubOIDCHost)
+	}
+	return nil
+}
+
 func (a *DeployAccessArgs) withDefaults(name string) (DeployAccessArgs, error) {
 	out := *a
 	out.Environments = slices.Clone(a.Environments)
@@ -134,15 +156,15 @@ func (a *DeployAccessArgs) withDefaults(name string) (DeployAccessArgs, error) {
 	if out.MaxSessionSeconds == 0 {
 		out.MaxSessionSeconds = 7200
 	}
+	repoErr := CheckGitHubRepository(out.Repository)
+	oidcErr := CheckGitHubOIDCProviderArn(out.ExistingOIDCProviderArn)
 	switch {
-	case !githubRepoRe.MatchString(out.Repository):
-		return out, fmt.Errorf("DeployAccessArgs.Repository: %q is not a GitHub owner/name", out.Repository)
-	case strings.Contains(out.Repository, "@") && !immutableSubRe.MatchString(out.Repository):
-		return out, fmt.Errorf("DeployAccessArgs.Repository: %q: give both immutable IDs (owner@ID/name@ID) or none", out.Repository)
+	case repoErr != nil:
+		return out, fmt.Errorf("DeployAccessArgs.Repository: %w", repoErr)
 	case len(out.Environments) == 0:
 		return out, fmt.Errorf("DeployAccessArgs.Environments: list at least one GitHub environment (e.g. prod)")
-	case out.ExistingOIDCProviderArn != "" && !githubOIDCArn.MatchString(out.ExistingOIDCProviderArn):
-		return out, fmt.Errorf("DeployAccessArgs.ExistingOIDCProviderArn: %q is not the ARN of a GitHub OIDC provider (arn:aws:iam::ACCOUNT:oidc-provider/%s)", out.ExistingOIDCProviderArn, GitHubOIDCHost)
+	case oidcErr != nil:
+		return out, fmt.Errorf("DeployAccessArgs.ExistingOIDCProviderArn: %w", oidcErr)
 	case !iamRoleNameRe.MatchString(out.RoleName):
 		return out, fmt.Errorf("DeployAccessArgs.RoleName: %q is not an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)", out.RoleName)
 	case !iamRoleNameRe.MatchString(out.PreviewRoleName) || out.PreviewRoleName == out.RoleName:

@@ -366,10 +366,17 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 		SecretId: a.DatabaseSecretArn,
 	}, parent)
 	masterURL := pulumi.All(dbSecret.SecretString(), a.DatabaseHost, a.DatabaseName).ApplyT(func(v []any) (string, error) {
-		return postgresURL(v[0].(string), v[1].(string), v[2].(string))
+		var creds struct {
+			Username string `json:"username"`
+			Password string `json:"password"`
+		}
+		if err := jsonUnmarshal(v[0].(string), &creds); err != nil {
+			return "", fmt.Errorf("database secret: %w", err)
+		}
+		return postgresURL(creds.Username, creds.Password, v[1].(string), v[2].(string)), nil
 	}).(pulumi.StringOutput)
 	appURL := pulumi.All(appPassword.Result, a.DatabaseHost, a.DatabaseName).ApplyT(func(v []any) (string, error) {
-		return postgresURL(mustJSON(map[string]string{"username": ServiceDatabaseRole, "password": v[0].(string)}), v[1].(string), v[2].(string))
+		return postgresURL(ServiceDatabaseRole, v[0].(string), v[1].(string), v[2].(string)), nil
 	}).(pulumi.StringOutput)
 	secretData := pulumi.StringMap{
 		"DATABASE_URL":   pulumi.ToSecret(appURL).(pulumi.StringOutput),
@@ -683,17 +690,9 @@ func envVar(name string, value pulumi.StringInput) *corev1.EnvVarArgs {
 	return &corev1.EnvVarArgs{Name: pulumi.String(name), Value: value}
 }
 
-// postgresURL builds the service's connection string from the RDS-managed
-// secret (JSON with username and password). TLS is required server-side
+// postgresURL builds a connection string. TLS is required server-side
 // (rds.force_ssl); verify-full would need the RDS CA bundle in the image.
-func postgresURL(secretJSON, host, db string) (string, error) {
-	var creds struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
-	}
-	if err := jsonUnmarshal(secretJSON, &creds); err != nil {
-		return "", fmt.Errorf("database secret: %w", err)
-	}
-	u := url.URL{Scheme: "postgres", User: url.UserPassword(creds.Username, creds.Password), Host: host + ":5432", Path: "/" + db, RawQuery: "sslmode=require"}
-	return u.String(), nil
+func postgresURL(user, password, host, db string) string {
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(user, password), Host: host + ":5432", Path: "/" + db, RawQuery: "sslmode=require"}
+	return u.String()
 }

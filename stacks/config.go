@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tenantco/platform/components"
 	"github.com/tenantco/platform/internal/cost"
 )
 
@@ -359,7 +360,6 @@ var (
 	certArnRe       = regexp.MustCompile(`^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$`)
 	hostnameRe      = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$`)
 	emailRe         = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-	githubRepoRe    = regexp.MustCompile(`^[A-Za-z0-9-]+(@\d+)?/[A-Za-z0-9._-]+(@\d+)?$`)
 	tagKeyRe        = regexp.MustCompile(`^[\w .:/=+\-@]{1,128}$`)
 	logRetentionOK  = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 	pgSupportedMajs = []int{14, 15, 16, 17}
@@ -511,11 +511,11 @@ func (c *Config) validate() []string {
 	if c.ReviewEstimateUSD < 0 {
 		bad("reviewEstimateUsd", "%v must not be negative", c.ReviewEstimateUSD)
 	}
-	if !githubRepoRe.MatchString(c.GithubRepository) {
-		bad("githubRepository", "%q is not a GitHub owner/name", c.GithubRepository)
+	if err := components.CheckGitHubRepository(c.GithubRepository); err != nil {
+		bad("githubRepository", "%v", err)
 	}
-	if c.GithubOIDCProvider != "" && !strings.HasPrefix(c.GithubOIDCProvider, "arn:aws:iam::") {
-		bad("githubOidcProviderArn", "%q is not an IAM OIDC provider ARN", c.GithubOIDCProvider)
+	if err := components.CheckGitHubOIDCProviderArn(c.GithubOIDCProvider); err != nil {
+		bad("githubOidcProviderArn", "%v", err)
 	}
 	if c.MonthlyBudgetUSD <= 0 {
 		bad("monthlyBudget", "%v must be a positive amount in USD", c.MonthlyBudgetUSD)

@@ -216,3 +216,17 @@ func TestReadmeDocumentsEveryKey(t *testing.T) {
 		assert.Contains(t, string(raw), "`"+k.Key+"`", "README's configuration table lists %s", k.Key)
 	}
 }
+
+// TestConfigRejectsWhatDeployAccessRejects: the stack config and the
+// component share one check, so nothing the config accepts can fail after
+// other resources are registered.
+func TestConfigRejectsWhatDeployAccessRejects(t *testing.T) {
+	v := validProd()
+	v["githubRepository"] = "-tenantco/platform"
+	v["githubOidcProviderArn"] = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X"
+	_, err := stacks.Load(mapGetter{values: v}, "platform", "prod")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `platform:githubRepository: "-tenantco/platform" is not a GitHub owner/name`)
+	assert.Contains(t, err.Error(), "platform:githubOidcProviderArn:")
+	assert.Contains(t, err.Error(), "is not the ARN of a GitHub OIDC provider")
+}
