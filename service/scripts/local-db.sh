@@ -28,6 +28,7 @@ if [[ -z "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]]
   psql_admin -c "REVOKE ALL ON DATABASE $DB FROM PUBLIC" >/dev/null
   psql_admin -c "GRANT CONNECT, CREATE ON DATABASE $DB TO $ROLE" >/dev/null
 fi
-echo "export DATABASE_URL='postgres://$ROLE@127.0.0.1:${TEST_PG_PORT:-55432}/$DB?sslmode=disable'"
+hostport="${TEST_DATABASE_URL#*@}"; hostport="${hostport%%/*}"
+echo "export DATABASE_URL='postgres://$ROLE@$hostport/$DB?sslmode=disable'"
 echo "export REDIS_ADDR='$TEST_REDIS_ADDR'"
 echo "export ADMIN_TOKEN='${ADMIN_TOKEN:-local-admin-token-0123456789abcdef0123}'"
