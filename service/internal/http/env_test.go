@@ -32,6 +32,9 @@ type envOpts struct {
 	stripe     string
 	priceTiers map[string]tenant.Tier
 	sns        *sns.Verifier
+	// wrapLimiter, when set, wraps the real Redis limiter (e.g. to record
+	// each decision's time for the GCRA check).
+	wrapLimiter func(tenant.RateLimiter) tenant.RateLimiter
 }
 
 type env struct {
@@ -73,9 +76,13 @@ func newEnv(t testing.TB, o envOpts) *env {
 	e := &env{t: t, tdb: tdb, db: db, rdb: rdb, tenants: postgres.NewTenantService(db, adminToken),
 		breaker: tredis.NewBreaker(rdb, prefix)}
 	e.breaker.TTL = 0 // tests change the level and expect the next request to see it
+	var limiter tenant.RateLimiter = tredis.NewRateLimiter(rdb, prefix)
+	if o.wrapLimiter != nil {
+		limiter = o.wrapLimiter(limiter)
+	}
 	srv := &thttp.Server{
 		Tenants: e.tenants, Items: postgres.NewItemService(db),
-		Limiter: tredis.NewRateLimiter(rdb, prefix), Breaker: e.breaker,
+		Limiter: limiter, Breaker: e.breaker,
 		Limits: lim, AdminToken: adminToken, StripeSecret: o.stripe, PriceTiers: o.priceTiers, SNS: o.sns,
 		Logger: log,
 		Ready: func(ctx context.Context) map[string]error {
