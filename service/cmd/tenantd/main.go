@@ -3,6 +3,8 @@
 //	tenantd [serve]            serve the HTTP API (reconciles tenants first)
 //	tenantd migrate [-workers N]   bring every tenant schema to the latest version
 //	tenantd reconcile          finish or roll back interrupted on/offboardings
+//	tenantd bootstrap          create/update tenantd's own DB role with the RDS master
+//	                           credentials read from Secrets Manager (deploy-time Job only)
 //
 // Configuration comes from environment variables; see service/README.md.
 // (A cost-report subcommand may be added by service/internal/costreport.)
@@ -22,6 +24,10 @@ import (
 	"syscall"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/tenantco/platform/service/internal/bootstrap"
 	"github.com/tenantco/platform/service/internal/config"
 	thttp "github.com/tenantco/platform/service/internal/http"
 	"github.com/tenantco/platform/service/internal/postgres"
@@ -50,11 +56,13 @@ func run(ctx context.Context, args []string) error {
 		return migrate(ctx, args)
 	case "reconcile":
 		return reconcile(ctx, args)
+	case "bootstrap":
+		return runBootstrap(ctx)
 	case "help", "-h", "--help":
-		fmt.Println("usage: tenantd [serve|migrate [-workers N]|reconcile]")
+		fmt.Println("usage: tenantd [serve|migrate [-workers N]|reconcile|bootstrap]")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want serve, migrate or reconcile)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, migrate, reconcile or bootstrap)", cmd)
 }
 
 func setup(ctx context.Context) (config.Config, *slog.Logger, *postgres.DB, error) {
@@ -88,6 +96,26 @@ func migrate(ctx context.Context, args []string) error {
 	log.Info("migrate", "pending", rep.Pending, "migrated", rep.Migrated, "failed", rep.Failed,
 		"elapsed_ms", rep.Elapsed.Milliseconds(), "latest", postgres.LatestVersion())
 	return err
+}
+
+// runBootstrap reads only its own variables (bootstrap.LoadEnv): it runs
+// before tenantd's role exists, so DATABASE_URL cannot be set yet.
+func runBootstrap(ctx context.Context) error {
+	env, err := bootstrap.LoadEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	// The default chain: IRSA's web identity in the cluster, the endpoint
+	// settings (AWS_ENDPOINT_URL_SECRETS_MANAGER) in tests.
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("AWS configuration: %w", err)
+	}
+	if err := bootstrap.Run(ctx, secretsmanager.NewFromConfig(awsCfg), env); err != nil {
+		return err
+	}
+	slog.Info("bootstrap: service role ready", "role", env.Role, "database", env.Database, "host", env.Host)
+	return nil
 }
 
 func reconcile(ctx context.Context, _ []string) error {
