@@ -17,6 +17,7 @@ import (
 
 	"github.com/tenantco/platform/internal/cli"
 	"github.com/tenantco/platform/internal/review"
+	"github.com/tenantco/platform/internal/verdict"
 	"github.com/tenantco/platform/policies/rules"
 )
 
@@ -104,7 +105,7 @@ func variant(t *testing.T, stack string, replace ...string) string {
 
 func TestReviewExitCodes(t *testing.T) {
 	code, out, _ := runCLI("review", "--stack", "prod", "--dir", "..")
-	assert.Equal(t, cli.ExitOK, code)
+	assert.Equal(t, verdict.ExitOK, code)
 	assert.Contains(t, out, "== Verdict: OK")
 
 	for name, tc := range map[string]struct {
@@ -120,7 +121,7 @@ func TestReviewExitCodes(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, _, stderr := runCLI(tc.args...)
-			assert.Equal(t, cli.ExitError, code)
+			assert.Equal(t, verdict.ExitError, code)
 			assert.Contains(t, stderr, tc.want)
 			assert.Equal(t, 1, strings.Count(strings.TrimSpace(stderr), "\n")+1, "one line: %q", stderr)
 		})
@@ -134,7 +135,7 @@ func TestReviewDeniesOverCeiling(t *testing.T) {
     - t3.medium`, `platform:nodeInstanceTypes:
     - t3.large`)
 	code, out, _ := runCLI("review", "--config", path)
-	assert.Equal(t, cli.ExitDeny, code)
+	assert.Equal(t, verdict.ExitDeny, code)
 	assert.Contains(t, out, "== Verdict: DENY")
 	assert.Contains(t, out, "[mandatory] cost-ceiling")
 	assert.Regexp(t, `exceeds the ceiling \$700\.00 by \$[0-9,.]+; biggest: platform-dev-nodes \(eks:index:ManagedNodeGroup\)`, out)
@@ -153,7 +154,7 @@ func TestProgramsPassEveryMandatoryGuardrail(t *testing.T) {
 func TestDatabaseClassOutsideAllowList(t *testing.T) {
 	path := variant(t, "prod", "db.m6g.large", "db.r6g.8xlarge")
 	code, out, _ := runCLI("review", "--config", path)
-	assert.Equal(t, cli.ExitDeny, code)
+	assert.Equal(t, verdict.ExitDeny, code)
 	assert.Contains(t, out, "[mandatory] instance-class-allowed")
 	assert.Contains(t, out, "[mandatory] cost-ceiling", "an 8xlarge database also breaks the ceiling")
 }

@@ -4,9 +4,9 @@
 //	review diff [--base FILE]... --head FILE... [--markdown]
 //	prices refresh [--region REGION] [--out FILE]
 //
-// Exit codes: 0 OK or WARN, 1 DENY (over the ceiling or a mandatory
-// guardrail), 2 error (bad arguments or config, unknown stack, unpriced
-// resource).
+// Exit codes (package verdict): 0 OK or WARN, 1 DENY (over the ceiling or a
+// mandatory guardrail), 2 error (bad arguments or config, unknown stack,
+// unpriced resource).
 package cli
 
 import (
@@ -22,13 +22,7 @@ import (
 	"github.com/tenantco/platform/internal/cost/pricelist"
 	"github.com/tenantco/platform/internal/costdiff"
 	"github.com/tenantco/platform/internal/review"
-)
-
-// Exit codes.
-const (
-	ExitOK    = 0
-	ExitDeny  = 1
-	ExitError = 2
+	"github.com/tenantco/platform/internal/verdict"
 )
 
 // Now is the evaluation date of reviews; tests pin it.
@@ -37,7 +31,7 @@ var Now = func() time.Time { return time.Now().UTC() }
 // Main runs a subcommand and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	var err error
-	code := ExitOK
+	code := verdict.ExitOK
 	switch args[0] {
 	case "review":
 		code, err = reviewCmd(args[1:], stdout, stderr)
@@ -45,7 +39,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = pricesCmd(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
-		return ExitOK
+		return verdict.ExitOK
 	default:
 		err = fmt.Errorf("unknown command %q\n%s", args[0], usage)
 	}
@@ -54,7 +48,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stderr, "error:", oneLine(err))
 		}
-		return ExitError
+		return verdict.ExitError
 	}
 	return code
 }
@@ -79,27 +73,27 @@ func reviewCmd(args []string, stdout, stderr io.Writer) (int, error) {
 	dir := fs.String("dir", ".", "project directory (holds Pulumi.yaml)")
 	asJSON := fs.Bool("json", false, "print one JSON document")
 	if err := fs.Parse(args); err != nil {
-		return ExitError, err
+		return verdict.ExitError, err
 	}
 	if fs.NArg() > 0 {
-		return ExitError, fmt.Errorf("review: unexpected argument %q", fs.Arg(0))
+		return verdict.ExitError, fmt.Errorf("review: unexpected argument %q", fs.Arg(0))
 	}
 	var sf *review.StackFile
 	var err error
 	switch {
 	case (*stack == "") == (*file == ""):
-		return ExitError, fmt.Errorf("review: give exactly one of --stack NAME or --config FILE")
+		return verdict.ExitError, fmt.Errorf("review: give exactly one of --stack NAME or --config FILE")
 	case *stack != "":
 		sf, err = review.LoadStack(*dir, *stack)
 	default:
 		sf, err = review.LoadStackFile(*file)
 	}
 	if err != nil {
-		return ExitError, err
+		return verdict.ExitError, err
 	}
 	rep, err := review.Build(sf, Now())
 	if err != nil {
-		return ExitError, err
+		return verdict.ExitError, err
 	}
 	if *asJSON {
 		err = rep.WriteJSON(stdout)
@@ -107,12 +101,12 @@ func reviewCmd(args []string, stdout, stderr io.Writer) (int, error) {
 		err = rep.WriteText(stdout)
 	}
 	if err != nil {
-		return ExitError, err
+		return verdict.ExitError, err
 	}
 	if rep.Denied() {
-		return ExitDeny, nil
+		return verdict.ExitDeny, nil
 	}
-	return ExitOK, nil
+	return verdict.ExitOK, nil
 }
 
 func pricesCmd(args []string, stdout io.Writer) error {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tenantco/platform/internal/inventory"
+	"github.com/tenantco/platform/internal/verdict"
 )
 
 // at is the fixed evaluation date of the tests (the research date of the
@@ -932,16 +933,16 @@ func TestTop(t *testing.T) {
 func TestJudge(t *testing.T) {
 	for _, c := range []struct {
 		total, ceiling float64
-		v              Verdict
+		v              verdict.Verdict
 		headroom       float64
 	}{
-		{100, 200, VerdictOK, 100},
-		{179.99, 200, VerdictOK, 20.01},
-		{180, 200, VerdictWarn, 20}, // exactly 90 %
-		{200, 200, VerdictWarn, 0},  // at the ceiling: not over
-		{200.01, 200, VerdictDeny, -0.01},
-		{388.04, 350, VerdictDeny, -38.04},
-		{0, 0, VerdictOK, 0},
+		{100, 200, verdict.OK, 100},
+		{179.99, 200, verdict.OK, 20.01},
+		{180, 200, verdict.Warn, 20}, // exactly 90 %
+		{200, 200, verdict.Warn, 0},  // at the ceiling: not over
+		{200.01, 200, verdict.Deny, -0.01},
+		{388.04, 350, verdict.Deny, -38.04},
+		{0, 0, verdict.OK, 0},
 	} {
 		v, h := Judge(c.total, c.ceiling)
 		if v != c.v || !near(h, c.headroom) {

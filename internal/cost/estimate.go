@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tenantco/platform/internal/inventory"
+	"github.com/tenantco/platform/internal/verdict"
 )
 
 // Line is one priced cost component of one resource (JSON shape is a public contract).
@@ -1166,30 +1167,21 @@ func (e *Estimate) Top(n int) []Line {
 	return out
 }
 
-// Verdict is the outcome of comparing a total against a ceiling.
-type Verdict string
-
-const (
-	VerdictOK   Verdict = "OK"
-	VerdictWarn Verdict = "WARN"
-	VerdictDeny Verdict = "DENY"
-)
-
 // Judge: WARN at >= 90 % of ceiling, DENY at > 100 %; headroom = ceiling -
 // total (negative when over), in cents. Amounts are compared in whole cents.
 // A ceiling <= 0 allows only a total that does not exceed it.
-func Judge(total, ceiling float64) (Verdict, float64) {
+func Judge(total, ceiling float64) (verdict.Verdict, float64) {
 	t, c := toCents(total), toCents(ceiling)
 	headroom := float64(c-t) / 100
 	switch {
 	case t > c:
-		return VerdictDeny, headroom
+		return verdict.Deny, headroom
 	case c <= 0:
-		return VerdictOK, headroom
+		return verdict.OK, headroom
 	case t*10 >= c*9:
-		return VerdictWarn, headroom
+		return verdict.Warn, headroom
 	}
-	return VerdictOK, headroom
+	return verdict.OK, headroom
 }
 
 // ---- money ----

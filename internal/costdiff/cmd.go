@@ -6,14 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-)
 
-// Exit codes, the same as the review's: 0 every head stack OK or WARN,
-// 1 a head stack is DENY, 2 bad arguments or input.
-const (
-	ExitOK    = 0
-	ExitDeny  = 1
-	ExitError = 2
+	"github.com/tenantco/platform/internal/verdict"
 )
 
 // Usage of `review diff`.
@@ -32,7 +26,8 @@ func (f *files) String() string     { return strings.Join(*f, ",") }
 func (f *files) Set(v string) error { *f = append(*f, v); return nil }
 
 // Command runs `review diff` with the arguments after "diff". It returns the
-// exit code, and an error for bad arguments or input (exit code 2).
+// exit code (verdict.ExitDeny when a head stack is DENY), and an error for
+// bad arguments or input (verdict.ExitError).
 func Command(args []string, stdout, stderr io.Writer) (int, error) {
 	fs := flag.NewFlagSet("review diff", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -42,13 +37,13 @@ func Command(args []string, stdout, stderr io.Writer) (int, error) {
 	fs.Var(&headFiles, "head", "review JSON of a stack on the head (repeatable, at least one)")
 	markdown := fs.Bool("markdown", false, "write the pull request comment (markdown)")
 	if err := fs.Parse(args); err != nil {
-		return ExitError, err
+		return verdict.ExitError, err
 	}
 	if fs.NArg() > 0 {
-		return ExitError, fmt.Errorf("review diff: unexpected argument %q", fs.Arg(0))
+		return verdict.ExitError, fmt.Errorf("review diff: unexpected argument %q", fs.Arg(0))
 	}
 	if len(headFiles) == 0 {
-		return ExitError, errors.New("review diff: give at least one --head FILE (output of `go run . review --stack NAME --json`)")
+		return verdict.ExitError, errors.New("review diff: give at least one --head FILE (output of `go run . review --stack NAME --json`)")
 	}
 	load := func(paths []string) ([]Doc, error) {
 		var docs []Doc
@@ -63,11 +58,11 @@ func Command(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	base, err := load(baseFiles)
 	if err != nil {
-		return ExitError, err
+		return verdict.ExitError, err
 	}
 	head, err := load(headFiles)
 	if err != nil {
-		return ExitError, err
+		return verdict.ExitError, err
 	}
 	render := RenderText
 	if *markdown {
@@ -75,10 +70,10 @@ func Command(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	res, err := render(base, head, stdout)
 	if err != nil {
-		return ExitError, err
+		return verdict.ExitError, err
 	}
 	if res.Failed() {
-		return ExitDeny, nil
+		return verdict.ExitDeny, nil
 	}
-	return ExitOK, nil
+	return verdict.ExitOK, nil
 }

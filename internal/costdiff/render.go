@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tenantco/platform/internal/cost"
+	"github.com/tenantco/platform/internal/verdict"
 )
 
 // Marker is the first line of every comment: the pipeline looks for it to
@@ -144,24 +145,24 @@ func writeSummary(p *printer, diffs []StackDiff) {
 				base, change = cost.FormatUSD(d.Base.MonthlyUSD), changeCell(d.Base.MonthlyUSD, h.MonthlyUSD)
 			}
 			p.line("| `%s` | %s | %s | %s | %s (%s) | %s | %s |", d.Stack, base, cost.FormatUSD(h.MonthlyUSD), change,
-				cost.FormatUSD(h.CeilingUSD), percentOf(h.MonthlyUSD, h.CeilingUSD), verdict(costVerdict(h)), verdict(policyVerdict(h)))
+				cost.FormatUSD(h.CeilingUSD), percentOf(h.MonthlyUSD, h.CeilingUSD), verdictCell(costVerdict(h)), verdictCell(policyVerdict(h)))
 		}
 	}
 }
 
 // costVerdict is the document's verdict, raised to DENY when its own numbers
 // say so (see Doc.DenyReasons).
-func costVerdict(d *Doc) cost.Verdict {
+func costVerdict(d *Doc) verdict.Verdict {
 	if d.CeilingUSD > 0 && d.MonthlyUSD > d.CeilingUSD {
-		return cost.VerdictDeny
+		return verdict.Deny
 	}
 	return d.Verdict
 }
 
-func policyVerdict(d *Doc) cost.Verdict {
+func policyVerdict(d *Doc) verdict.Verdict {
 	for _, v := range d.Policies {
 		if v.Level == LevelMandatory {
-			return cost.VerdictDeny
+			return verdict.Deny
 		}
 	}
 	return d.PolicyVerdict
@@ -202,11 +203,11 @@ func writeStack(p *printer, d StackDiff) {
 		}
 		return cost.FormatUSD(x.CeilingUSD) + " / " + cost.FormatUSD(x.BudgetUSD)
 	}
-	verdicts := func(x *Doc, f func(*Doc) cost.Verdict) string {
+	verdicts := func(x *Doc, f func(*Doc) verdict.Verdict) string {
 		if x == nil {
 			return "—"
 		}
-		return verdict(f(x))
+		return verdictCell(f(x))
 	}
 	p.line("| | Base | Head | Change |")
 	p.line("|---|--:|--:|--:|")
@@ -214,8 +215,8 @@ func writeStack(p *printer, d StackDiff) {
 	p.line("| Expected, node groups at desired | %s | %s | %s |", val(expected), cost.FormatUSD(h.ExpectedMonthlyUSD), delta(expected))
 	p.line("| Ceiling / budget | %s | %s | |", limits(b), limits(h))
 	p.line("| Headroom under the ceiling | %s | %s | %s |", val(headroom), cost.FormatUSD(h.HeadroomUSD), delta(headroom))
-	p.line("| Cost verdict | %s | %s | |", verdicts(b, costVerdict), verdict(costVerdict(h)))
-	p.line("| Policy verdict | %s | %s | |", verdicts(b, policyVerdict), verdict(policyVerdict(h)))
+	p.line("| Cost verdict | %s | %s | |", verdicts(b, costVerdict), verdictCell(costVerdict(h)))
+	p.line("| Policy verdict | %s | %s | |", verdicts(b, policyVerdict), verdictCell(policyVerdict(h)))
 	p.line("")
 
 	writeChanges(p, d)
@@ -380,13 +381,13 @@ func (p *printer) line(format string, a ...any) {
 	}
 }
 
-func verdict(v cost.Verdict) string {
+func verdictCell(v verdict.Verdict) string {
 	switch v {
-	case cost.VerdictOK:
+	case verdict.OK:
 		return "✅ OK"
-	case cost.VerdictWarn:
+	case verdict.Warn:
 		return "⚠️ WARN"
-	case cost.VerdictDeny:
+	case verdict.Deny:
 		return "❌ DENY"
 	}
 	return string(v)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tenantco/platform/internal/cost"
+	"github.com/tenantco/platform/internal/verdict"
 )
 
 // Doc is one stack's offline review, as internal/review.Report writes it.
@@ -23,17 +24,17 @@ type Doc struct {
 
 	// MonthlyUSD is the ceiling case (node groups at max size): the number
 	// the verdict judges. ExpectedMonthlyUSD prices node groups at desired.
-	MonthlyUSD         float64      `json:"monthly_usd"`
-	ExpectedMonthlyUSD float64      `json:"expected_monthly_usd"`
-	CeilingUSD         float64      `json:"ceiling_usd"`
-	BudgetUSD          float64      `json:"budget_usd"`
-	Verdict            cost.Verdict `json:"verdict"`
-	HeadroomUSD        float64      `json:"headroom_usd"`
+	MonthlyUSD         float64         `json:"monthly_usd"`
+	ExpectedMonthlyUSD float64         `json:"expected_monthly_usd"`
+	CeilingUSD         float64         `json:"ceiling_usd"`
+	BudgetUSD          float64         `json:"budget_usd"`
+	Verdict            verdict.Verdict `json:"verdict"`
+	HeadroomUSD        float64         `json:"headroom_usd"`
 
-	Costs         []Line       `json:"costs"`
-	Resources     []Resource   `json:"resources"`
-	Policies      []Violation  `json:"policies"`
-	PolicyVerdict cost.Verdict `json:"policy_verdict"`
+	Costs         []Line          `json:"costs"`
+	Resources     []Resource      `json:"resources"`
+	Policies      []Violation     `json:"policies"`
+	PolicyVerdict verdict.Verdict `json:"policy_verdict"`
 }
 
 // Prices says which price snapshot priced the review.
@@ -89,7 +90,7 @@ func (d *Doc) Denied() bool {
 // DenyReasons explains Denied, one phrase per reason.
 func (d *Doc) DenyReasons() []string {
 	var out []string
-	if d.Verdict == cost.VerdictDeny || (d.CeilingUSD > 0 && d.MonthlyUSD > d.CeilingUSD) {
+	if d.Verdict == verdict.Deny || (d.CeilingUSD > 0 && d.MonthlyUSD > d.CeilingUSD) {
 		out = append(out, fmt.Sprintf("monthly cost %s is over the ceiling %s", cost.FormatUSD(d.MonthlyUSD), cost.FormatUSD(d.CeilingUSD)))
 	}
 	mandatory := 0
@@ -101,7 +102,7 @@ func (d *Doc) DenyReasons() []string {
 	switch {
 	case mandatory > 0:
 		out = append(out, fmt.Sprintf("%d mandatory policy violation(s)", mandatory))
-	case d.PolicyVerdict == cost.VerdictDeny:
+	case d.PolicyVerdict == verdict.Deny:
 		out = append(out, "policy verdict DENY")
 	}
 	return out
@@ -142,9 +143,9 @@ func Decode(r io.Reader) (Doc, error) {
 	if strings.TrimSpace(d.Stack) == "" {
 		return Doc{}, errors.New("not a review document: empty stack name")
 	}
-	for field, v := range map[string]cost.Verdict{"verdict": d.Verdict, "policy_verdict": d.PolicyVerdict} {
+	for field, v := range map[string]verdict.Verdict{"verdict": d.Verdict, "policy_verdict": d.PolicyVerdict} {
 		switch v {
-		case cost.VerdictOK, cost.VerdictWarn, cost.VerdictDeny:
+		case verdict.OK, verdict.Warn, verdict.Deny:
 		default:
 			return Doc{}, fmt.Errorf("stack %s: %s %q is not one of OK, WARN, DENY", d.Stack, field, v)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tenantco/platform/internal/cost"
 	"github.com/tenantco/platform/internal/inventory"
+	"github.com/tenantco/platform/internal/verdict"
 	"github.com/tenantco/platform/policies/rules"
 	"github.com/tenantco/platform/stacks"
 )
@@ -30,18 +31,18 @@ type Report struct {
 	BudgetUSD          float64 `json:"budget_usd"`
 	// Verdict is the cost verdict: OK, WARN (>= 90 % of the ceiling), DENY
 	// (> 100 %). HeadroomUSD is ceiling - monthly.
-	Verdict     cost.Verdict      `json:"verdict"`
+	Verdict     verdict.Verdict   `json:"verdict"`
 	HeadroomUSD float64           `json:"headroom_usd"`
 	Assumptions map[string]string `json:"assumptions"`
 	// Policies are the guardrail results (the same rules as the policy pack);
 	// PolicyVerdict is DENY when any is mandatory.
 	Policies      []rules.Violation `json:"policies"`
-	PolicyVerdict cost.Verdict      `json:"policy_verdict"`
+	PolicyVerdict verdict.Verdict   `json:"policy_verdict"`
 }
 
 // Denied reports whether the stack must not be applied.
 func (r *Report) Denied() bool {
-	return r.Verdict == cost.VerdictDeny || r.PolicyVerdict == cost.VerdictDeny
+	return r.Verdict == verdict.Deny || r.PolicyVerdict == verdict.Deny
 }
 
 // configGetter reads a stack file's platform keys for stacks.Load.
@@ -86,7 +87,7 @@ func Build(sf *StackFile, at time.Time) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", sf.Stack, err)
 	}
-	verdict, headroom := cost.Judge(est.MonthlyUSD, cfg.MonthlyCeilingUSD)
+	costVerdict, headroom := cost.Judge(est.MonthlyUSD, cfg.MonthlyCeilingUSD)
 
 	violations, err := rules.Evaluate(resources, rules.Settings{
 		Environment: cfg.Environment,
@@ -97,13 +98,13 @@ func Build(sf *StackFile, at time.Time) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: policies: %w", sf.Stack, err)
 	}
-	policyVerdict := cost.VerdictOK
+	policyVerdict := verdict.OK
 	for _, v := range violations {
 		switch {
 		case v.Level == rules.Mandatory:
-			policyVerdict = cost.VerdictDeny
-		case v.Level == rules.Advisory && policyVerdict == cost.VerdictOK:
-			policyVerdict = cost.VerdictWarn
+			policyVerdict = verdict.Deny
+		case v.Level == rules.Advisory && policyVerdict == verdict.OK:
+			policyVerdict = verdict.Warn
 		}
 	}
 	if violations == nil {
@@ -122,7 +123,7 @@ func Build(sf *StackFile, at time.Time) (*Report, error) {
 		ExpectedMonthlyUSD: est.ExpectedMonthlyUSD,
 		CeilingUSD:         cfg.MonthlyCeilingUSD,
 		BudgetUSD:          cfg.MonthlyBudgetUSD,
-		Verdict:            verdict,
+		Verdict:            costVerdict,
 		HeadroomUSD:        headroom,
 		Assumptions:        est.Assumptions,
 		Policies:           violations,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenantco/platform/internal/cost"
 	"github.com/tenantco/platform/internal/inventory"
+	"github.com/tenantco/platform/internal/verdict"
 )
 
 // Stack config keys the rules read.
@@ -75,12 +76,12 @@ var costCeiling = Rule{
 			return nil, err
 		}
 		total := est.MonthlyUSD
-		verdict, headroom := cost.Judge(total, s.CeilingUSD)
+		judged, headroom := cost.Judge(total, s.CeilingUSD)
 		var msg string
-		switch verdict {
-		case cost.VerdictDeny:
+		switch judged {
+		case verdict.Deny:
 			msg = fmt.Sprintf("monthly cost %s exceeds the ceiling %s by %s", cost.FormatUSD(total), cost.FormatUSD(s.CeilingUSD), cost.FormatUSD(-headroom))
-		case cost.VerdictWarn:
+		case verdict.Warn:
 			msg = fmt.Sprintf("monthly cost %s is %.0f %% of the ceiling %s (headroom %s)",
 				cost.FormatUSD(total), 100*total/s.CeilingUSD, cost.FormatUSD(s.CeilingUSD), cost.FormatUSD(headroom))
 		default:
@@ -93,7 +94,7 @@ var costCeiling = Rule{
 		if a := previewAssumptions(rs, est); a != "" {
 			msg += "; assumed: " + a
 		}
-		return append(out, Finding{Message: msg, Advisory: verdict != cost.VerdictDeny}), nil
+		return append(out, Finding{Message: msg, Advisory: judged != verdict.Deny}), nil
 	},
 }
 
