@@ -11,16 +11,16 @@ import (
 
 	"github.com/tenantco/platform/components"
 	"github.com/tenantco/platform/internal/inventory"
-	"github.com/tenantco/platform/internal/review"
+	"github.com/tenantco/platform/internal/mockengine"
 )
 
-// run evaluates fn under the review engine (the SDK's mocks).
-func run(t *testing.T, preview bool, fn pulumi.RunFunc) (*review.Engine, error) {
+// run evaluates fn under the recording mock engine (the SDK's mocks).
+func run(t *testing.T, preview bool, fn pulumi.RunFunc) (*mockengine.Engine, error) {
 	t.Helper()
-	return review.Run(fn, "platform", "test", nil, nil, preview)
+	return mockengine.Run(fn, "platform", "test", nil, nil, preview)
 }
 
-func one(t *testing.T, e *review.Engine, typ string) inventory.Resource {
+func one(t *testing.T, e *mockengine.Engine, typ string) inventory.Resource {
 	t.Helper()
 	rs := e.Find(typ)
 	require.Len(t, rs, 1, "want exactly one %s", typ)

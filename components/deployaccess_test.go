@@ -10,7 +10,7 @@ import (
 
 	"github.com/tenantco/platform/components"
 	"github.com/tenantco/platform/internal/inventory"
-	"github.com/tenantco/platform/internal/review"
+	"github.com/tenantco/platform/internal/mockengine"
 )
 
 const existingGitHubProvider = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
@@ -25,7 +25,7 @@ func newDeployAccess(args components.DeployAccessArgs, out **components.DeployAc
 	}
 }
 
-func named(t *testing.T, e *review.Engine, typ, name string) inventory.Resource {
+func named(t *testing.T, e *mockengine.Engine, typ, name string) inventory.Resource {
 	t.Helper()
 	for _, r := range e.Find(typ) {
 		if r.Name == name {

@@ -10,17 +10,17 @@ import (
 
 	"github.com/tenantco/platform/components"
 	"github.com/tenantco/platform/internal/inventory"
-	"github.com/tenantco/platform/internal/review"
+	"github.com/tenantco/platform/internal/mockengine"
 )
 
-func only(t *testing.T, e *review.Engine, typ string) inventory.Resource {
+func only(t *testing.T, e *mockengine.Engine, typ string) inventory.Resource {
 	t.Helper()
 	rs := e.Find(typ)
 	require.Len(t, rs, 1, typ)
 	return rs[0]
 }
 
-func named(t *testing.T, e *review.Engine, typ, suffix string) inventory.Resource {
+func named(t *testing.T, e *mockengine.Engine, typ, suffix string) inventory.Resource {
 	t.Helper()
 	for _, r := range e.Find(typ) {
 		if strings.HasSuffix(r.Name, suffix) {

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantco/platform/internal/inventory"
-	"github.com/tenantco/platform/internal/review"
+	"github.com/tenantco/platform/internal/mockengine"
 	"github.com/tenantco/platform/stacks"
 )
 
@@ -98,7 +98,7 @@ func TestUnknownKeysAreReported(t *testing.T) {
 
 func TestBadConfigRegistersNothing(t *testing.T) {
 	cfg := map[string]string{"platform:environment": "prod", "platform:nat": "triple", "platform:costCenter": "c", "platform:owner": "o"}
-	e, err := review.Run(stacks.Program, "platform", "prod", cfg, nil, false)
+	e, err := mockengine.Run(stacks.Program, "platform", "prod", cfg, nil, false)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `platform:nat: "triple" is not one of single, per-az`)
 	assert.Empty(t, e.Resources(), "a bad config must fail before any resource is registered")
@@ -111,25 +111,25 @@ func TestMalformedProdFileNamesTheKey(t *testing.T) {
 	require.NotEqual(t, string(raw), bad)
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.prod.yaml"), []byte(bad), 0o644))
-	sf, err := review.LoadStack(dir, "prod")
+	sf, err := stacks.LoadStack(dir, "prod")
 	require.NoError(t, err)
-	e, err := review.Run(stacks.Program, sf.Project, sf.Stack, sf.Config, sf.SecretKeys, false)
+	e, err := mockengine.Run(stacks.Program, sf.Project, sf.Stack, sf.Config, sf.SecretKeys, false)
 	require.ErrorContains(t, err, `platform:nodeMax: "six" is not a whole number`)
 	assert.Empty(t, e.Resources())
 }
 
 // evaluate runs the program for a stack file of the repository.
-func evaluate(t *testing.T, stack string, preview bool) *review.Engine {
+func evaluate(t *testing.T, stack string, preview bool) *mockengine.Engine {
 	t.Helper()
-	sf, err := review.LoadStack("..", stack)
+	sf, err := stacks.LoadStack("..", stack)
 	require.NoError(t, err)
 	require.Empty(t, stacks.UnknownKeys(sf.Keys()), "stack file keys")
-	e, err := review.Run(stacks.Program, sf.Project, sf.Stack, sf.Config, sf.SecretKeys, preview)
+	e, err := mockengine.Run(stacks.Program, sf.Project, sf.Stack, sf.Config, sf.SecretKeys, preview)
 	require.NoError(t, err)
 	return e
 }
 
-func count(e *review.Engine) map[string]int {
+func count(e *mockengine.Engine) map[string]int {
 	c := map[string]int{}
 	for _, r := range e.Resources() {
 		c[r.Type]++

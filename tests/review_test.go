@@ -19,6 +19,7 @@ import (
 	"github.com/tenantco/platform/internal/review"
 	"github.com/tenantco/platform/internal/verdict"
 	"github.com/tenantco/platform/policies/rules"
+	"github.com/tenantco/platform/stacks"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -28,7 +29,7 @@ var reviewDate = time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 
 func build(t testing.TB, stack string) *review.Report {
 	t.Helper()
-	sf, err := review.LoadStack("..", stack)
+	sf, err := stacks.LoadStack("..", stack)
 	require.NoError(t, err)
 	rep, err := review.Build(sf, reviewDate)
 	require.NoError(t, err)
@@ -162,7 +163,7 @@ func TestDatabaseClassOutsideAllowList(t *testing.T) {
 // BenchmarkReviewProd measures the whole offline review of prod: config,
 // program under mocks, pricing, guardrails.
 func BenchmarkReviewProd(b *testing.B) {
-	sf, err := review.LoadStack("..", "prod")
+	sf, err := stacks.LoadStack("..", "prod")
 	require.NoError(b, err)
 	for b.Loop() {
 		if _, err := review.Build(sf, reviewDate); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/tenantco/platform/internal/costdiff"
 	"github.com/tenantco/platform/internal/review"
 	"github.com/tenantco/platform/internal/verdict"
+	"github.com/tenantco/platform/stacks"
 )
 
 // Now is the evaluation date of reviews; tests pin it.
@@ -78,15 +79,15 @@ func reviewCmd(args []string, stdout, stderr io.Writer) (int, error) {
 	if fs.NArg() > 0 {
 		return verdict.ExitError, fmt.Errorf("review: unexpected argument %q", fs.Arg(0))
 	}
-	var sf *review.StackFile
+	var sf *stacks.StackFile
 	var err error
 	switch {
 	case (*stack == "") == (*file == ""):
 		return verdict.ExitError, fmt.Errorf("review: give exactly one of --stack NAME or --config FILE")
 	case *stack != "":
-		sf, err = review.LoadStack(*dir, *stack)
+		sf, err = stacks.LoadStack(*dir, *stack)
 	default:
-		sf, err = review.LoadStackFile(*file)
+		sf, err = stacks.LoadStackFile(*file)
 	}
 	if err != nil {
 		return verdict.ExitError, err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tenantco/platform/internal/cost"
 	"github.com/tenantco/platform/internal/inventory"
+	"github.com/tenantco/platform/internal/mockengine"
 	"github.com/tenantco/platform/internal/verdict"
 	"github.com/tenantco/platform/policies/rules"
 	"github.com/tenantco/platform/stacks"
@@ -45,35 +46,17 @@ func (r *Report) Denied() bool {
 	return r.Verdict == verdict.Deny || r.PolicyVerdict == verdict.Deny
 }
 
-// configGetter reads a stack file's platform keys for stacks.Load.
-type configGetter struct{ sf *StackFile }
-
-func (g configGetter) Get(k string) (string, bool) {
-	v, ok := g.sf.Config[stacks.Namespace+":"+k]
-	return v, ok
-}
-
-func (g configGetter) IsSecret(k string) bool {
-	full := stacks.Namespace + ":" + k
-	for _, s := range g.sf.SecretKeys {
-		if s == full {
-			return true
-		}
-	}
-	return false
-}
-
 // Build evaluates the program for a stack file and prices it at date at.
 // Errors (bad config, an unpriced resource) mean no verdict can be given.
-func Build(sf *StackFile, at time.Time) (*Report, error) {
+func Build(sf *stacks.StackFile, at time.Time) (*Report, error) {
 	if bad := stacks.UnknownKeys(sf.Keys()); len(bad) > 0 {
 		return nil, fmt.Errorf("stack %s: %s", sf.Stack, strings.Join(bad, "; "))
 	}
-	cfg, err := stacks.Load(configGetter{sf}, sf.Project, sf.Stack)
+	cfg, err := stacks.Load(sf, sf.Project, sf.Stack)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", sf.Stack, err)
 	}
-	e, err := Run(stacks.Program, sf.Project, sf.Stack, sf.Config, sf.SecretKeys, false)
+	e, err := mockengine.Run(stacks.Program, sf.Project, sf.Stack, sf.Config, sf.SecretKeys, false)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: evaluate program: %w", sf.Stack, err)
 	}

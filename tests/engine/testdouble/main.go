@@ -10,7 +10,7 @@
 // engine's Check/Diff/Create/Update/Delete protocol, gets a stable fake id and
 // ARN, and echoes its inputs as outputs, plus the few computed outputs the
 // program reads (the same stand-ins as the offline review's mock engine,
-// internal/review/engine.go). eks:index:Cluster and eks:index:ManagedNodeGroup
+// internal/mockengine). eks:index:Cluster and eks:index:ManagedNodeGroup
 // are served as remote components (Construct) with the aws:eks/cluster and
 // aws:eks/nodeGroup children pulumi-eks creates; the cluster's kubeconfig points
 // at the local Kubernetes API server the test started (TESTDOUBLE_KUBECONFIG),

@@ -1,4 +1,4 @@
-package review
+package stacks
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,10 +15,12 @@ import (
 
 // SecretPlaceholder stands in for a secret config value: a stack file holds
 // only its ciphertext, which cannot be decrypted without the stack's secrets
-// provider, and the review never needs the real value.
+// provider, and the offline review and the tests never need the real value.
 const SecretPlaceholder = "review-placeholder-secret-0000000000"
 
-// StackFile is a stack's config as the engine would hand it to the program.
+// StackFile is a stack's config as the engine would hand it to the program,
+// read from Pulumi.<stack>.yaml without the Pulumi CLI (the offline review
+// and the tests evaluate the program with it). It is a Getter for Load.
 type StackFile struct {
 	Project    string
 	Stack      string
@@ -110,4 +113,15 @@ func (sf *StackFile) Keys() []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Get returns a platform key's raw value (Getter).
+func (sf *StackFile) Get(key string) (string, bool) {
+	v, ok := sf.Config[Namespace+":"+key]
+	return v, ok
+}
+
+// IsSecret reports whether a platform key is a secret in the file (Getter).
+func (sf *StackFile) IsSecret(key string) bool {
+	return slices.Contains(sf.SecretKeys, Namespace+":"+key)
 }

@@ -1,7 +1,10 @@
-// Package review evaluates the Pulumi program in-process with the SDK's mock
-// engine and reports what a stack would create, what it would cost and what
-// the guardrails say — the offline review, with no AWS account.
-package review
+// Package mockengine is the recording mock engine: a
+// pulumi.MockResourceMonitor that evaluates a Pulumi program in-process,
+// records every registration as an inventory.Resource and answers with
+// stand-in provider outputs (internal/standin). The offline review and the
+// component and stack tests run the program through it; it knows nothing of
+// prices or rules, so it sits on the ground floor.
+package mockengine
 
 import (
 	"encoding/json"
@@ -20,7 +23,7 @@ import (
 
 // Engine is a pulumi.MockResourceMonitor that records every registration.
 // Only provider-computed outputs are stand-ins (ids, ARNs, endpoints); the
-// program's own code runs unchanged. It is the mock the tests use too.
+// program's own code runs unchanged. The offline review and the tests use it alike.
 type Engine struct {
 	Project, Stack, Region string
 	// Preview evaluates like a first `pulumi preview`: outputs only the
@@ -141,7 +144,7 @@ func (e *Engine) outputs(args pulumi.MockResourceArgs, id string) resource.Prope
 // Call answers invokes. Unknown invokes are an error so that a program change
 // that starts reading new cloud data cannot silently review against nothing.
 func (e *Engine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	ret, err := standin.Invoke("review engine", e.Region, args.Token, args.Args)
+	ret, err := standin.Invoke("mock engine", e.Region, args.Token, args.Args)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +153,7 @@ func (e *Engine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 
 // MethodCall answers component method calls.
 func (e *Engine) MethodCall(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return nil, fmt.Errorf("review engine: no stand-in for method %s", args.Token)
+	return nil, fmt.Errorf("mock engine: no stand-in for method %s", args.Token)
 }
 
 // Run evaluates program against a stack config (keys with namespace, values
