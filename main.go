@@ -1,6 +1,6 @@
 // Command platform is the company's Pulumi program. Under the Pulumi CLI it
 // stands up a stack's AWS estate; with a subcommand it runs the offline tools
-// (`review`, `prices refresh`) that need no AWS account.
+// (`review`, `prices refresh`; offline/cli) that need no AWS account.
 package main
 
 import (
@@ -8,7 +8,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/tenantco/platform/internal/cli"
+	"github.com/tenantco/platform/offline/cli"
 	"github.com/tenantco/platform/stacks"
 )
 

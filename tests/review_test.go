@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenantco/platform/internal/cli"
-	"github.com/tenantco/platform/internal/review"
 	"github.com/tenantco/platform/internal/verdict"
+	"github.com/tenantco/platform/offline/cli"
+	"github.com/tenantco/platform/offline/review"
 	"github.com/tenantco/platform/policies/rules"
 	"github.com/tenantco/platform/stacks"
 )

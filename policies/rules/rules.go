@@ -1,6 +1,6 @@
 // Package rules holds the platform's policy rules as plain Go functions over
 // inventory.Resource. The same rules run in three places: the policy pack the
-// Pulumi CLI loads (policies/pack), the offline review (internal/review, on
+// Pulumi CLI loads (policies/pack), the offline review (offline/review, on
 // the resources recorded under the SDK's mocks) and the unit tests. No rule is
 // written twice: the pack only converts the analyzer's view into inventory
 // form and calls CheckResource and CheckStack, which Evaluate also calls.

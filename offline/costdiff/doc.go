@@ -8,9 +8,9 @@
 // policy findings that are new, still there or resolved. Its first line is
 // the hidden Marker, so the pipeline finds and updates one comment in place.
 //
-// The review JSON is a contract owned by internal/review (Report); this
-// package mirrors the fields it reads instead of importing the review engine,
-// which would pull the whole Pulumi program into the comment tool.
+// The review JSON is a contract owned by offline/review (Report); this
+// package mirrors the fields it reads instead of importing offline/review,
+// which would link the whole Pulumi program into the comment tool.
 //
 // A head stack fails the check when its cost verdict or its policy verdict
 // is DENY: the estimate (node groups at max size) is above the ceiling, or a

@@ -11,14 +11,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenantco/platform/internal/costdiff"
+	"github.com/tenantco/platform/offline/costdiff"
 )
 
-// go test ./internal/costdiff -update rewrites testdata/golden/*.
+// go test ./offline/costdiff -update rewrites testdata/golden/*.
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 // Fixtures (testdata/*.json) are small hand-written review documents in the
-// internal/review.Report JSON form; review-dev.json and review-dev-next.json
+// offline/review.Report JSON form; review-dev.json and review-dev-next.json
 // are real outputs of `go run . review --stack dev --json` at two commits
 // (before and after the tenant service, budgets and monitoring were added).
 func load(t *testing.T, names ...string) []costdiff.Doc {
@@ -40,7 +40,7 @@ func golden(t *testing.T, name string, got []byte) {
 		require.NoError(t, os.WriteFile(path, got, 0o644))
 	}
 	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run `go test ./internal/costdiff -update` to create it")
+	require.NoError(t, err, "run `go test ./offline/costdiff -update` to create it")
 	assert.Equal(t, string(want), string(got), "golden file %s (rerun with -update after checking the diff)", path)
 }
 

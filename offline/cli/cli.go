@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"github.com/tenantco/platform/internal/cost/pricelist"
-	"github.com/tenantco/platform/internal/costdiff"
-	"github.com/tenantco/platform/internal/review"
 	"github.com/tenantco/platform/internal/verdict"
+	"github.com/tenantco/platform/offline/costdiff"
+	"github.com/tenantco/platform/offline/review"
 	"github.com/tenantco/platform/stacks"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/tenantco/platform/internal/verdict"
 )
 
-// Doc is one stack's offline review, as internal/review.Report writes it.
+// Doc is one stack's offline review, as offline/review.Report writes it.
 // Only the fields the comment reads are mirrored; others are ignored.
 type Doc struct {
 	Stack       string `json:"stack"`

@@ -1,3 +1,10 @@
+// Package review is the offline review: it evaluates the Pulumi program for
+// a stack file under the recording mock engine (internal/mockengine), prices
+// what the program registers (internal/cost) and runs the guardrails
+// (policies/rules), and reports what a stack would create, what it would
+// cost and what the guardrails say, with no AWS account. It is on the top
+// floor: it imports the program and the policies; only the CLI and the tests
+// import it.
 package review
 
 import (
