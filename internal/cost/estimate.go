@@ -75,10 +75,12 @@ func (e *MissingPriceError) Error() string {
 
 // Estimate prices every resource. `at` is the evaluation date (EKS extended
 // support depends on it; tests pass a fixed date; the zero time means now).
-// Unknown inputs (inventory.Unknown, during a preview) never crash: what is
-// known is priced, a documented fallback is used for counts and sizes and
-// recorded in Assumptions; an unknown instance class / node type (nothing to
-// fall back on) is an error. All errors of a stack are returned together.
+// Inputs are read with inventory.Lookup, like the policy rules read them: an
+// unknown anywhere on the path is unknown. Unknown inputs (during a preview)
+// never crash: what is known is priced, a documented fallback is used for
+// counts and sizes and recorded in Assumptions; an unknown instance class /
+// node type / node count (nothing to fall back on) is an error. All errors of
+// a stack are returned together.
 func (m *Model) Estimate(rs []inventory.Resource, u Usage, at time.Time) (*Estimate, error) {
 	if errs := u.Validate(); len(errs) > 0 {
 		return nil, joinErrs(errs)
@@ -339,6 +341,17 @@ func (e *estimator) cannot(r *inventory.Resource, what, why string) {
 	e.errs = append(e.errs, &MissingPriceError{Type: r.Type, Name: name(r), URN: r.URN, What: what, Value: why})
 }
 
+// notKnown says why an input a price depends on cannot be read.
+func notKnown(st inventory.State) string {
+	switch st {
+	case inventory.StateUnknown:
+		return "is unknown"
+	case inventory.StateSecret:
+		return "is a secret"
+	}
+	return "is not set"
+}
+
 func (e *estimator) note(r *inventory.Resource, what, text string) {
 	e.assumptions[r.URN+" "+what] = text
 }
@@ -370,62 +383,6 @@ func (e *estimator) monthly(r *inventory.Resource, component, key string, qty fl
 	}
 }
 
-// ---- input readers ----
-
-type state int
-
-const (
-	absent state = iota
-	unknown
-	known
-)
-
-func num64(r *inventory.Resource, path string) (float64, state) {
-	if r.IsUnknown(path) {
-		return 0, unknown
-	}
-	if v, ok := r.Number(path); ok {
-		return v, known
-	}
-	return 0, absent
-}
-
-func str(r *inventory.Resource, path string) (string, state) {
-	if r.IsUnknown(path) {
-		return "", unknown
-	}
-	if v, ok := r.String(path); ok && v != "" {
-		return v, known
-	}
-	return "", absent
-}
-
-func boolean(r *inventory.Resource, path string) (bool, state) {
-	if r.IsUnknown(path) {
-		return false, unknown
-	}
-	if v, ok := r.Bool(path); ok {
-		return v, known
-	}
-	return false, absent
-}
-
-// listLen counts a list input; a list whose elements are unknown still has a
-// known length.
-func listLen(r *inventory.Resource, path string) (int, state) {
-	v, ok := r.Get(path)
-	if !ok {
-		return 0, absent
-	}
-	switch l := v.(type) {
-	case inventory.Unknown:
-		return 0, unknown
-	case []any:
-		return len(l), known
-	}
-	return 0, absent
-}
-
 // ---- EKS ----
 
 func (e *estimator) eksCluster(r *inventory.Resource, component bool) {
@@ -446,12 +403,12 @@ func (e *estimator) eksCluster(r *inventory.Resource, component bool) {
 // extendedSupport decides standard vs extended support for the cluster's
 // Kubernetes version at the evaluation date, and records why.
 func (e *estimator) extendedSupport(r *inventory.Resource) bool {
-	ver, st := str(r, "version")
+	ver, st := r.StringAt("version")
 	switch st {
-	case unknown:
+	case inventory.StateUnknown:
 		e.note(r, "version", "Kubernetes version unknown (preview): assumed in standard support ($0.10/h)")
 		return false
-	case absent:
+	case inventory.StateAbsent:
 		e.note(r, "version", "Kubernetes version not set (EKS creates the newest version): assumed in standard support ($0.10/h)")
 		return false
 	}
@@ -496,42 +453,42 @@ func (e *estimator) extendedSupport(r *inventory.Resource) bool {
 // skipDefaultNodeGroup is true or fargate is set (defaults: t2.medium,
 // desired 2, min 1, max 2, 20 GiB root volume).
 func (e *estimator) defaultNodeGroup(r *inventory.Resource) {
-	skip, st := boolean(r, "skipDefaultNodeGroup")
-	if st == known && skip {
+	skip, st := r.BoolAt("skipDefaultNodeGroup")
+	if st == inventory.StateKnown && skip {
 		return
 	}
-	if v, ok := r.Get("fargate"); ok {
+	if v, st := r.Lookup("fargate"); st != inventory.StateAbsent {
 		if b, isBool := v.(bool); !isBool || b {
 			return
 		}
 	}
-	if st == unknown {
+	if st == inventory.StateUnknown {
 		e.note(r, "skipDefaultNodeGroup", "skipDefaultNodeGroup unknown (preview): the default node group is priced (conservative)")
 	}
 	pick := func(paths ...string) string {
 		for _, p := range paths {
-			if _, s := r.Get(p); s {
+			if _, st := r.Lookup(p); st != inventory.StateAbsent {
 				return p
 			}
 		}
 		return paths[len(paths)-1]
 	}
-	it, ist := str(r, pick("nodeGroupOptions.instanceType", "instanceType"))
-	if ist == unknown {
+	it, ist := r.StringAt(pick("nodeGroupOptions.instanceType", "instanceType"))
+	if ist == inventory.StateUnknown {
 		e.cannot(r, "default node group instance type", "is unknown (set skipDefaultNodeGroup: true or a literal instanceType)")
 		return
 	}
-	if ist == absent {
+	if ist == inventory.StateAbsent {
 		it = "t2.medium"
 	}
 	nodes := nodeCount{}
 	nodes.read(r, pick("nodeGroupOptions.maxSize", "maxSize"), pick("nodeGroupOptions.desiredCapacity", "desiredCapacity"), pick("nodeGroupOptions.minSize", "minSize"), 2, 2, 1)
-	size, sst := num64(r, pick("nodeGroupOptions.nodeRootVolumeSize", "nodeRootVolumeSize"))
-	if sst != known {
+	size, sst := r.NumberAt(pick("nodeGroupOptions.nodeRootVolumeSize", "nodeRootVolumeSize"))
+	if sst != inventory.StateKnown {
 		size = 20
 	}
-	vt, vst := str(r, pick("nodeGroupOptions.nodeRootVolumeType", "nodeRootVolumeType"))
-	if vst != known {
+	vt, vst := r.StringAt(pick("nodeGroupOptions.nodeRootVolumeType", "nodeRootVolumeType"))
+	if vst != inventory.StateKnown {
 		vt = "gp2"
 	}
 	e.note(r, "defaultNodeGroup", fmt.Sprintf("skipDefaultNodeGroup is not true: the pulumi-eks default node group is priced (%s, max %s / desired %s nodes, %s GiB %s root volume; pulumi-eks defaults t2.medium, 2/2, 20 GiB gp2 where not set)%s",
@@ -549,35 +506,35 @@ type nodeCount struct {
 // unknown max falls back to desired, then min; an unknown desired falls back
 // to the ceiling count; absent values take the given defaults.
 func (n *nodeCount) read(r *inventory.Resource, maxPath, desiredPath, minPath string, defMax, defDesired, defMin float64) {
-	maxV, maxS := num64(r, maxPath)
-	desV, desS := num64(r, desiredPath)
-	minV, minS := num64(r, minPath)
+	maxV, maxS := r.NumberAt(maxPath)
+	desV, desS := r.NumberAt(desiredPath)
+	minV, minS := r.NumberAt(minPath)
 	var why []string
-	if maxS == absent {
-		maxV, maxS = defMax, known
+	if maxS == inventory.StateAbsent {
+		maxV, maxS = defMax, inventory.StateKnown
 		why = append(why, fmt.Sprintf("%s not set: default %s", maxPath, num(defMax)))
 	}
-	if desS == absent {
-		desV, desS = defDesired, known
+	if desS == inventory.StateAbsent {
+		desV, desS = defDesired, inventory.StateKnown
 		why = append(why, fmt.Sprintf("%s not set: default %s", desiredPath, num(defDesired)))
 	}
-	if minS == absent {
-		minV, minS = defMin, known
+	if minS == inventory.StateAbsent {
+		minV, minS = defMin, inventory.StateKnown
 	}
 	switch {
-	case maxS == known:
+	case maxS == inventory.StateKnown:
 		n.max = maxV
-	case desS == known:
+	case desS == inventory.StateKnown:
 		n.max = desV
 		why = append(why, fmt.Sprintf("%s unknown: ceiling uses %s (%s)", maxPath, desiredPath, num(desV)))
-	case minS == known:
+	case minS == inventory.StateKnown:
 		n.max = minV
 		why = append(why, fmt.Sprintf("%s and %s unknown: ceiling uses %s (%s)", maxPath, desiredPath, minPath, num(minV)))
 	default:
 		n.err = fmt.Sprintf("%s, %s and %s are all unknown", maxPath, desiredPath, minPath)
 		return
 	}
-	if desS == known {
+	if desS == inventory.StateKnown {
 		n.desired = desV
 	} else {
 		n.desired = n.max
@@ -630,18 +587,19 @@ func (e *estimator) priceNodes(r *inventory.Resource, prefix, instanceType strin
 }
 
 func (e *estimator) managedNodeGroup(r *inventory.Resource) {
-	if ct, st := str(r, "capacityType"); st == known && strings.EqualFold(ct, "SPOT") {
+	if ct, st := r.StringAt("capacityType"); st == inventory.StateKnown && strings.EqualFold(ct, "SPOT") {
 		e.note(r, "capacityType", "SPOT node group: priced at the on-demand rate as the ceiling (spot prices vary)")
-	} else if st == unknown {
+	} else if st == inventory.StateUnknown {
 		e.note(r, "capacityType", "capacityType unknown (preview): priced on-demand")
 	}
 
 	// Launch template (by name) for the root volume and maybe the instance type.
 	var lt *inventory.Resource
-	ltName, ltSt := str(r, "launchTemplate.name")
-	_, hasLT := r.Get("launchTemplate")
+	ltName, ltSt := r.StringAt("launchTemplate.name")
+	_, ltIn := r.Lookup("launchTemplate")
+	hasLT := ltIn != inventory.StateAbsent
 	switch {
-	case ltSt == known:
+	case ltSt == inventory.StateKnown:
 		lt = e.launchTmpls[ltName]
 		if lt == nil {
 			e.note(r, "launchTemplate", fmt.Sprintf("launch template %q not found among the stack's aws:ec2/launchTemplate:LaunchTemplate names: 20 GiB gp2 root volume assumed", ltName))
@@ -679,7 +637,7 @@ func (e *estimator) managedNodeGroup(r *inventory.Resource) {
 		}
 	}
 	if it == "" && lt != nil {
-		if s, st := str(lt, "instanceType"); st == known {
+		if s, st := lt.StringAt("instanceType"); st == inventory.StateKnown {
 			it = s
 		}
 	}
@@ -701,8 +659,8 @@ func (e *estimator) managedNodeGroup(r *inventory.Resource) {
 	case hasLT:
 		vols = []volume{{20, "gp2"}}
 	default:
-		size, st := num64(r, "diskSize")
-		if st != known {
+		size, st := r.NumberAt("diskSize")
+		if st != inventory.StateKnown {
 			size = 20
 		}
 		vols = []volume{{size, "gp2"}}
@@ -714,8 +672,9 @@ func (e *estimator) managedNodeGroup(r *inventory.Resource) {
 // launchTemplateVolumes reads blockDeviceMappings[*].ebs of a launch
 // template: volumeSize (string or number) and volumeType (default gp2).
 func (e *estimator) launchTemplateVolumes(ng, lt *inventory.Resource) []volume {
-	count, st := listLen(lt, "blockDeviceMappings")
-	if st != known || count == 0 {
+	mappings, st := lt.ListAt("blockDeviceMappings")
+	count := len(mappings)
+	if st != inventory.StateKnown || count == 0 {
 		e.note(ng, "launchTemplate", fmt.Sprintf("launch template %q has no known blockDeviceMappings: AMI default root volume assumed (20 GiB gp2)", name(lt)))
 		return []volume{{20, "gp2"}}
 	}
@@ -725,13 +684,13 @@ func (e *estimator) launchTemplateVolumes(ng, lt *inventory.Resource) []volume {
 		if _, ok := lt.Get(base); !ok {
 			continue // ephemeral / no-device mapping
 		}
-		size, sst := num64(lt, base+".volumeSize")
-		if sst != known {
+		size, sst := lt.NumberAt(base + ".volumeSize")
+		if sst != inventory.StateKnown {
 			size = 20
 			e.note(ng, base+".volumeSize", fmt.Sprintf("launch template %q %s.volumeSize not known: 20 GiB assumed", name(lt), base))
 		}
-		typ, tst := str(lt, base+".volumeType")
-		if tst != known {
+		typ, tst := lt.StringAt(base + ".volumeType")
+		if tst != inventory.StateKnown {
 			typ = "gp2"
 			e.note(ng, base+".volumeType", fmt.Sprintf("launch template %q %s.volumeType not set: gp2 assumed (EC2 default)", name(lt), base))
 		}
@@ -753,7 +712,7 @@ func (e *estimator) natGateway(r *inventory.Resource) {
 	}
 	e.add(r, "NAT hours", e.u.HoursPerMonth, "hours", h.Price, false)
 	e.add(r, "NAT data", e.u.NATDataGBPerGateway, "GB", d.Price, true)
-	if ct, _ := str(r, "connectivityType"); ct != "private" {
+	if ct, _ := r.StringAt("connectivityType"); ct != "private" {
 		e.assumptions["natPublicIPv4"] = "a public NAT gateway's public IPv4 address is priced on its aws:ec2/eip:Eip"
 	}
 }
@@ -765,11 +724,11 @@ func (e *estimator) eip(r *inventory.Resource) {
 }
 
 func (e *estimator) loadBalancer(r *inventory.Resource) {
-	kind, st := str(r, "loadBalancerType")
+	kind, st := r.StringAt("loadBalancerType")
 	switch {
-	case st == absent:
+	case st == inventory.StateAbsent:
 		kind = "application"
-	case st == unknown:
+	case st == inventory.StateUnknown:
 		kind = "application"
 		e.note(r, "loadBalancerType", "loadBalancerType unknown (preview): priced as an ALB (the dearer LCU)")
 	}
@@ -783,21 +742,22 @@ func (e *estimator) loadBalancer(r *inventory.Resource) {
 		e.errs = append(e.errs, &MissingPriceError{Type: r.Type, Name: name(r), URN: r.URN, What: "load balancer type", Value: kind, Key: kind + ".hours"})
 		return
 	}
-	internal, ist := boolean(r, "internal")
-	if ist == unknown {
+	internal, ist := r.BoolAt("internal")
+	if ist == inventory.StateUnknown {
 		e.note(r, "internal", "internal unknown (preview): priced as internet-facing (public IPv4 per subnet)")
 	}
-	subnets, sst := listLen(r, "subnets")
-	if sst != known {
-		if n, mst := listLen(r, "subnetMappings"); mst == known {
-			subnets, sst = n, known
+	subnetList, sst := r.ListAt("subnets")
+	subnets := len(subnetList)
+	if sst != inventory.StateKnown {
+		if l, mst := r.ListAt("subnetMappings"); mst == inventory.StateKnown {
+			subnets, sst = len(l), inventory.StateKnown
 		}
 	}
 	switch sst {
-	case unknown:
+	case inventory.StateUnknown:
 		subnets = 3
 		e.note(r, "subnets", "subnets unknown (preview): 3 subnets (AZs) assumed")
-	case absent:
+	case inventory.StateAbsent:
 		subnets = 2
 		e.note(r, "subnets", "subnets not set: 2 subnets assumed (the ALB minimum)")
 	}
@@ -823,12 +783,12 @@ func (e *estimator) priceLB(r *inventory.Resource, prefix string, public bool, a
 }
 
 func (e *estimator) k8sService(r *inventory.Resource) {
-	typ, st := str(r, "spec.type")
-	if st == known && typ != "LoadBalancer" || st == absent {
+	typ, st := r.StringAt("spec.type")
+	if st == inventory.StateKnown && typ != "LoadBalancer" || st == inventory.StateAbsent {
 		e.free = append(e.free, r.URN)
 		return
 	}
-	if st == unknown {
+	if st == inventory.StateUnknown {
 		e.note(r, "spec.type", "spec.type unknown (preview): priced as a LoadBalancer Service (conservative)")
 	}
 	public := true
@@ -852,11 +812,11 @@ func (e *estimator) k8sService(r *inventory.Resource) {
 }
 
 func (e *estimator) vpcEndpoint(r *inventory.Resource) {
-	typ, st := str(r, "vpcEndpointType")
+	typ, st := r.StringAt("vpcEndpointType")
 	switch {
-	case st == absent:
+	case st == inventory.StateAbsent:
 		typ = "Gateway" // the provider's default
-	case st == unknown:
+	case st == inventory.StateUnknown:
 		typ = "Interface"
 		e.note(r, "vpcEndpointType", "vpcEndpointType unknown (preview): priced as an Interface endpoint (conservative)")
 	}
@@ -874,12 +834,13 @@ func (e *estimator) vpcEndpoint(r *inventory.Resource) {
 	if !ok1 || !ok2 {
 		return
 	}
-	azs, sst := listLen(r, "subnetIds")
+	ids, sst := r.ListAt("subnetIds")
+	azs := len(ids)
 	switch {
-	case sst == unknown:
+	case sst == inventory.StateUnknown:
 		azs = 3
 		e.note(r, "subnetIds", "subnetIds unknown (preview): 3 AZs assumed")
-	case sst == absent || azs == 0:
+	case sst == inventory.StateAbsent || azs == 0:
 		azs = 1
 		e.note(r, "subnetIds", "subnetIds not set: 1 AZ assumed")
 	}
@@ -890,22 +851,22 @@ func (e *estimator) vpcEndpoint(r *inventory.Resource) {
 // ---- data stores ----
 
 func (e *estimator) rdsInstance(r *inventory.Resource) {
-	class, st := str(r, "instanceClass")
-	if st != known {
-		e.cannot(r, "RDS instance class", map[state]string{unknown: "is unknown", absent: "is not set"}[st])
+	class, st := r.StringAt("instanceClass")
+	if st != inventory.StateKnown {
+		e.cannot(r, "RDS instance class", notKnown(st))
 		return
 	}
-	engine, est := str(r, "engine")
+	engine, est := r.StringAt("engine")
 	switch est {
-	case unknown:
+	case inventory.StateUnknown:
 		engine = "postgres"
 		e.note(r, "engine", "engine unknown (preview): priced as PostgreSQL")
-	case absent:
+	case inventory.StateAbsent:
 		e.cannot(r, "RDS engine", "is not set")
 		return
 	}
-	multi, mst := boolean(r, "multiAz")
-	if mst == unknown {
+	multi, mst := r.BoolAt("multiAz")
+	if mst == inventory.StateUnknown {
 		multi = true
 		e.note(r, "multiAz", "multiAz unknown (preview): priced Multi-AZ (ceiling)")
 	}
@@ -918,13 +879,13 @@ func (e *estimator) rdsInstance(r *inventory.Resource) {
 		e.add(r, "instance hours", e.u.HoursPerMonth, "hours", inst.Price, false)
 	}
 
-	gb, gst := num64(r, "allocatedStorage")
-	if gst != known {
+	gb, gst := r.NumberAt("allocatedStorage")
+	if gst != inventory.StateKnown {
 		gb = 20
 		e.note(r, "allocatedStorage", "allocatedStorage not known: 20 GB assumed (the gp3 minimum)")
 	}
-	stype, tst := str(r, "storageType")
-	if tst != known {
+	stype, tst := r.StringAt("storageType")
+	if tst != inventory.StateKnown {
 		stype = "gp2"
 		if _, iops := r.Get("iops"); iops {
 			stype = "io1"
@@ -936,27 +897,27 @@ func (e *estimator) rdsInstance(r *inventory.Resource) {
 	}
 
 	// Backup storage beyond the free 100 % of allocated storage (usage).
-	ret, rst := num64(r, "backupRetentionPeriod")
-	if rst == known && ret == 0 {
+	ret, rst := r.NumberAt("backupRetentionPeriod")
+	if rst == inventory.StateKnown && ret == 0 {
 		e.note(r, "backupRetentionPeriod", "backupRetentionPeriod 0: no automated backups, no backup storage")
 	} else if p, ok := e.rate(r, "rds.backup", "price", "RDS backup storage"); ok {
 		share := e.u.BackupGBBeyondFree / float64(max(e.rdsInstances, 1))
 		e.add(r, "backup storage", share, "GB-month", p.Price, true)
-		if rst == known && ret > 7 && e.u.BackupGBBeyondFree == 0 {
+		if rst == inventory.StateKnown && ret > 7 && e.u.BackupGBBeyondFree == 0 {
 			e.note(r, "backupRetentionPeriod", fmt.Sprintf("backupRetentionPeriod %s days > 7 while platform:usage.backupGbBeyondFree is 0: backups may exceed the free allocation", num(ret)))
 		}
 	}
 
 	// Performance Insights: 7 days are free, longer retention is per vCPU-month
 	// (both instances of a Multi-AZ deployment count).
-	pi, pst := boolean(r, "performanceInsightsEnabled")
-	if pst == known && pi || pst == unknown {
-		days, dst := num64(r, "performanceInsightsRetentionPeriod")
-		if dst == absent {
+	pi, pst := r.BoolAt("performanceInsightsEnabled")
+	if pst == inventory.StateKnown && pi || pst == inventory.StateUnknown {
+		days, dst := r.NumberAt("performanceInsightsRetentionPeriod")
+		if dst == inventory.StateAbsent {
 			days = 7
 		}
-		priced := dst == unknown || days > 7
-		if priced && (dst == unknown || pst == unknown) {
+		priced := dst == inventory.StateUnknown || days > 7
+		if priced && (dst == inventory.StateUnknown || pst == inventory.StateUnknown) {
 			e.note(r, "performanceInsights", "Performance Insights enabled/retention unknown (preview): long-term retention priced (conservative)")
 		}
 		if priced {
@@ -972,7 +933,7 @@ func (e *estimator) rdsInstance(r *inventory.Resource) {
 		}
 	}
 
-	if mp, st := boolean(r, "manageMasterUserPassword"); st == known && mp {
+	if mp, st := r.BoolAt("manageMasterUserPassword"); st == inventory.StateKnown && mp {
 		if p, ok := e.rate(r, "secretsmanager.secret", "price", "Secrets Manager secret"); ok {
 			e.add(r, "managed master secret", 1, "month", p.Price, false)
 		}
@@ -980,15 +941,15 @@ func (e *estimator) rdsInstance(r *inventory.Resource) {
 }
 
 func (e *estimator) replicationGroup(r *inventory.Resource) {
-	nodeType, st := str(r, "nodeType")
-	if st != known {
-		e.cannot(r, "ElastiCache node type", map[state]string{unknown: "is unknown", absent: "is not set"}[st])
+	nodeType, st := r.StringAt("nodeType")
+	if st != inventory.StateKnown {
+		e.cannot(r, "ElastiCache node type", notKnown(st))
 		return
 	}
-	engine, est := str(r, "engine")
-	if est != known {
+	engine, est := r.StringAt("engine")
+	if est != inventory.StateKnown {
 		engine = "redis"
-		if est == unknown {
+		if est == inventory.StateUnknown {
 			e.note(r, "engine", "engine unknown (preview): priced as Redis OSS (the dearer engine)")
 		}
 	}
@@ -1006,21 +967,21 @@ func (e *estimator) replicationGroup(r *inventory.Resource) {
 		return
 	}
 	var nodes float64
-	if n, st := num64(r, "numCacheClusters"); st == known {
+	if n, st := r.NumberAt("numCacheClusters"); st == inventory.StateKnown {
 		nodes = n
 	} else {
-		groups, gst := num64(r, "numNodeGroups")
-		reps, rst := num64(r, "replicasPerNodeGroup")
+		groups, gst := r.NumberAt("numNodeGroups")
+		reps, rst := r.NumberAt("replicasPerNodeGroup")
 		switch {
-		case gst == known && rst == known:
+		case gst == inventory.StateKnown && rst == inventory.StateKnown:
 			nodes = groups * (reps + 1)
-		case gst == known:
+		case gst == inventory.StateKnown:
 			nodes = groups
-			if rst == unknown {
+			if rst == inventory.StateUnknown {
 				nodes = groups * 2
 				e.note(r, "replicasPerNodeGroup", "replicasPerNodeGroup unknown (preview): 1 replica per node group assumed")
 			}
-		case st == unknown || gst == unknown:
+		case st == inventory.StateUnknown || gst == inventory.StateUnknown:
 			nodes = 2
 			e.note(r, "numCacheClusters", "node count unknown (preview): 2 nodes assumed (primary + replica)")
 		default:
@@ -1053,14 +1014,14 @@ func (e *estimator) logGroup(r *inventory.Resource) {
 
 func (e *estimator) kmsKey(r *inventory.Resource) {
 	e.monthly(r, "KMS key", "kms.key", 1)
-	if rot, st := boolean(r, "enableKeyRotation"); st == known && rot {
+	if rot, st := r.BoolAt("enableKeyRotation"); st == inventory.StateKnown && rot {
 		e.note(r, "enableKeyRotation", "key rotation: each of the first two rotations adds $1/month after it happens (not in this month's estimate)")
 	}
 }
 
 func (e *estimator) metricAlarm(r *inventory.Resource) {
 	key, comp := "cloudwatch.alarm.standard", "alarm"
-	if p, st := num64(r, "period"); st == known && p < 60 {
+	if p, st := r.NumberAt("period"); st == inventory.StateKnown && p < 60 {
 		key, comp = "cloudwatch.alarm.high-resolution", "alarm (high resolution)"
 	}
 	metrics := 1.0
@@ -1088,7 +1049,7 @@ func (e *estimator) ecrRepository(r *inventory.Resource) {
 
 // budget: free unless a BudgetAction references it by name.
 func (e *estimator) budget(r *inventory.Resource) {
-	n, _ := str(r, "name")
+	n, _ := r.StringAt("name")
 	if n == "" || !e.actionBudgets[n] {
 		e.free = append(e.free, r.URN)
 		return
@@ -1097,8 +1058,8 @@ func (e *estimator) budget(r *inventory.Resource) {
 }
 
 func (e *estimator) budgetAction(r *inventory.Resource) {
-	n, st := str(r, "budgetName")
-	if st == known {
+	n, st := r.StringAt("budgetName")
+	if st == inventory.StateKnown {
 		if _, inStack := e.budgetByName[n]; inStack {
 			e.free = append(e.free, r.URN) // priced on the budget
 			return

@@ -143,3 +143,33 @@ func TestCostCeilingUnpricedTypeBlocks(t *testing.T) {
 	rs := append(devStack(), awsRes("aws:dynamodb/table:Table", "sessions", map[string]any{"billingMode": "PAY_PER_REQUEST"}))
 	assertViolations(t, costViolations(t, rs, settings(Dev)), []want{mand(`no price for resource type "aws:dynamodb/table:Table"`)})
 }
+
+// The preview case of a whole scalingConfig unknown: the cost model reads
+// the node counts through the same inventory.Lookup as the rules, so the
+// node group is left out of the total with an advisory "cannot price"
+// finding (it has an unknown input: nothing blocks on an unknown), never
+// priced at the default size.
+func TestCostCeilingWholeScalingConfigUnknown(t *testing.T) {
+	s := settings(Dev)
+	ng := with(goodNodeGroup, "scalingConfig", unk)
+	rs := replace(devStack(), ng)
+	vs := costViolations(t, rs, s)
+	assertViolations(t, vs, []want{adv(`cannot price eks:index:ManagedNodeGroup "dev-nodes"`)})
+	if vs[0].URN != ng.URN {
+		t.Errorf("finding on %s, want the node group", vs[0].URN)
+	}
+	for _, part := range []string{"scalingConfig.maxSize, scalingConfig.desiredSize and scalingConfig.minSize are all unknown", "left out of the monthly total"} {
+		if !strings.Contains(vs[0].Message, part) {
+			t.Errorf("message lacks %q:\n%s", part, vs[0].Message)
+		}
+	}
+	est, unpriced, err := EstimateCost(rs, s)
+	if err != nil || len(unpriced) != 1 {
+		t.Fatalf("EstimateCost: %v %v", err, unpriced)
+	}
+	for _, l := range est.Lines {
+		if l.URN == ng.URN {
+			t.Errorf("the node group is priced anyway: %+v", l)
+		}
+	}
+}

@@ -136,7 +136,7 @@ func EstimateCost(rs []inventory.Resource, s Settings) (*cost.Estimate, []Findin
 		}
 		msg := "cannot price: " + errors.Join(errs...).Error()
 		msg = strings.ReplaceAll(msg, "\n", "; ") + "; left out of the monthly total"
-		out = append(out, Finding{URN: r.URN, Message: msg, Advisory: hasUnknown(r.Inputs)})
+		out = append(out, Finding{URN: r.URN, Message: msg, Advisory: r.HasUnknown()})
 	}
 	if est, err = m.Estimate(keep, u, at); err != nil {
 		return nil, nil, fmt.Errorf("estimate monthly cost: %w", err)
@@ -166,27 +166,6 @@ func unpricedResources(err error) (map[string][]error, bool) {
 		}
 	}
 	return out, true
-}
-
-// hasUnknown reports whether v holds an unknown value anywhere.
-func hasUnknown(v any) bool {
-	switch v := v.(type) {
-	case inventory.Unknown:
-		return true
-	case map[string]any:
-		for _, e := range v {
-			if hasUnknown(e) {
-				return true
-			}
-		}
-	case []any:
-		for _, e := range v {
-			if hasUnknown(e) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // previewAssumptions lists what the estimate assumed for inputs unknown
