@@ -8,6 +8,9 @@ import (
 	"github.com/tenantco/platform/internal/inventory"
 )
 
+// untaggable (untaggable_gen.go) comes from the pulumi-aws SDK in go.mod.
+//go:generate go run gen_untaggable.go
+
 // RequiredTags are the tag keys every taggable AWS resource carries, on
 // itself or through its provider's defaultTags.
 var RequiredTags = []string{"cost-center", "owner", "environment"}
