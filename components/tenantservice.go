@@ -696,7 +696,7 @@ func (b *tenantServiceBuild) costReport(w *workloadPods) error {
 // hardenedContainer is the one container shape every pod of the service
 // uses: non-root, read-only root, no privilege escalation, no capabilities.
 func hardenedContainer(image pulumi.StringInput, command []string, env corev1.EnvVarArray, envFrom corev1.EnvFromSourceArray, a TenantServiceArgs) *corev1.ContainerArgs {
-	c := &corev1.ContainerArgs{
+	return &corev1.ContainerArgs{
 		Name:    pulumi.String("tenantd"),
 		Image:   image,
 		Command: pulumi.ToStringArray(command),
@@ -714,7 +714,6 @@ func hardenedContainer(image pulumi.StringInput, command []string, env corev1.En
 			SeccompProfile:           &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 		},
 	}
-	return c
 }
 
 // withHTTPProbes makes c the serving container: its HTTP port, readiness on
