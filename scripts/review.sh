@@ -13,7 +13,7 @@
 # is printed as it happens, into a cache outside the checkout:
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/tenantco-tools/platform-<checkout>/platform
 # Later runs find the build up to date (Go's build cache; nothing printed)
-# and take about a second. The exit code is the review's (0 OK/WARN, 1 DENY,
+# and take a second or two. The exit code is the review's (0 OK/WARN, 1 DENY,
 # 2 error).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,7 +21,7 @@ dir="${XDG_CACHE_HOME:-$HOME/.cache}/tenantco-tools/platform-$(printf '%s' "$roo
 bin="$dir/platform"
 mkdir -p "$dir"
 if [[ ! -x "$bin" ]]; then
-  echo "review: first build of the program into $dir (fresh machine: about 9 minutes on 2 cores, module downloads then the AWS SDK; every package is listed as it compiles; later runs take about a second)" >&2
+  echo "review: first build of the program into $dir (fresh machine: about 9 minutes on 2 cores, module downloads then the AWS SDK; every package is listed as it compiles; later runs take a second or two)" >&2
 fi
 # -v lists each package as it is compiled, and only those; when the binary
 # is up to date go build leaves it alone (no link) and prints nothing.
