@@ -18,6 +18,10 @@ import (
 type ClusterArgs struct {
 	// ClusterName is the EKS cluster name (also names its log group). Required.
 	ClusterName string
+	// NodeGroupName names the managed node group and its launch template;
+	// the dev cost breaker and the runbooks address the group by it.
+	// Default ClusterName + "-nodes".
+	NodeGroupName string
 	// Version is the Kubernetes version, e.g. "1.35". Required.
 	Version string
 	// VpcID, PrivateSubnetIDs (nodes, control-plane ENIs) and PublicSubnetIDs
@@ -58,6 +62,9 @@ func (a *ClusterArgs) withDefaults() (ClusterArgs, error) {
 	}
 	if out.LogRetentionDays == 0 {
 		out.LogRetentionDays = 30
+	}
+	if out.NodeGroupName == "" && out.ClusterName != "" {
+		out.NodeGroupName = out.ClusterName + "-nodes"
 	}
 	switch {
 	case out.ClusterName == "" || out.Version == "":
@@ -235,9 +242,8 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 			Tags:         pulumi.ToStringMap(a.InstanceTags),
 		})
 	}
-	ltName := a.ClusterName + "-nodes"
 	lt, err := ec2.NewLaunchTemplate(ctx, name+"-nodes", &ec2.LaunchTemplateArgs{
-		Name:        pulumi.String(ltName),
+		Name:        pulumi.String(a.NodeGroupName),
 		Description: pulumi.String("EKS nodes of " + a.ClusterName + ": encrypted gp3 root, IMDSv2 only"),
 		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{
 			&ec2.LaunchTemplateBlockDeviceMappingArgs{
@@ -270,12 +276,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if a.Arm {
 		amiType = "AL2023_ARM_64_STANDARD"
 	}
-	nodeGroupName := a.ClusterName + "-nodes"
 	nodeGroup, err := eks.NewManagedNodeGroup(ctx, name+"-nodes", &eks.ManagedNodeGroupArgs{
 		Cluster: cluster,
 		// A fixed name lets the dev cost breaker and runbooks address the
 		// group without reading resource outputs.
-		NodeGroupName: pulumi.String(nodeGroupName),
+		NodeGroupName: pulumi.String(a.NodeGroupName),
 		NodeRole:      nodeRole,
 		SubnetIds:     a.PrivateSubnetIDs,
 		InstanceTypes: pulumi.ToStringArray(a.InstanceTypes),
@@ -298,7 +303,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	groupInfo := awseks.LookupNodeGroupOutput(ctx, awseks.LookupNodeGroupOutputArgs{
 		ClusterName:   pulumi.String(a.ClusterName),
-		NodeGroupName: pulumi.String(nodeGroupName),
+		NodeGroupName: pulumi.String(a.NodeGroupName),
 	}, parent, pulumi.DependsOn([]pulumi.Resource{nodeGroup}))
 	asgName := groupInfo.ApplyT(func(r awseks.LookupNodeGroupResult) string {
 		if len(r.Resources) == 0 || len(r.Resources[0].AutoscalingGroups) == 0 {
@@ -331,7 +336,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.Kubeconfig = kubeconfig
 	c.OIDCProviderArn = oidc.Arn
 	c.OIDCIssuer = issuerURL.ApplyT(func(u string) string { return strings.TrimPrefix(u, "https://") }).(pulumi.StringOutput)
-	c.NodeGroupName = pulumi.String(nodeGroupName).ToStringOutput()
+	c.NodeGroupName = pulumi.String(a.NodeGroupName).ToStringOutput()
 	c.NodeRoleArn = nodeRole.Arn
 	c.NodeASGName = asgName
 	c.Provider = provider

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -198,24 +197,4 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		"kmsKeyArn":    d.KmsKeyArn,
 		"databaseName": d.DatabaseName,
 	})
-}
-
-// newKey creates a customer-managed KMS key with rotation and an alias, so
-// encrypted data can be audited and access revoked per concern.
-func newKey(ctx *pulumi.Context, name, description string, opts ...pulumi.ResourceOption) (*kms.Key, error) {
-	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
-		Description:          pulumi.String(description),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-	}, opts...)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := kms.NewAlias(ctx, name, &kms.AliasArgs{
-		Name:        pulumi.String("alias/" + name),
-		TargetKeyId: key.KeyId,
-	}, opts...); err != nil {
-		return nil, err
-	}
-	return key, nil
 }

@@ -1,11 +1,6 @@
-// Package components holds the platform's reusable Pulumi components, one
-// per concern. Each takes a typed Args struct (its documented API), applies
-// its defaults in one place, validates before registering anything, parents
-// every child to itself and registers its outputs.
 package components
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 
@@ -348,25 +343,4 @@ func cidrSubnet(base netip.Prefix, newBits, netnum int) netip.Prefix {
 	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
 	v |= uint32(netnum) << (32 - bits)
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), bits)
-}
-
-func nameTag(name string) pulumi.StringMap {
-	return pulumi.StringMap{"Name": pulumi.String(name)}
-}
-
-func jsonString(v any) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
-}
-
-func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
-
-// mustJSON is for policy documents built from literals only, where a
-// marshalling error is a programming error.
-func mustJSON(v any) string {
-	s, err := jsonString(v)
-	if err != nil {
-		panic(err)
-	}
-	return s
 }

@@ -170,7 +170,10 @@ SQL
 // Labels every object of the service carries.
 var tenantdLabels = map[string]string{"app.kubernetes.io/name": "tenantd", "app.kubernetes.io/part-of": "platform"}
 
-// NewTenantService creates a TenantService.
+// NewTenantService creates a TenantService in named steps, in the order the
+// resources are registered: the image repository, the IRSA role, the load
+// balancer, the workload (namespace, secrets, migrations Job, Deployment,
+// Service, PDB, HPA, network policies) and the daily cost report.
 func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs, opts ...pulumi.ResourceOption) (*TenantService, error) {
 	a, err := args.withDefaults()
 	if err != nil {
@@ -180,9 +183,60 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 	if err := ctx.RegisterComponentResource("platform:components:TenantService", name, s, opts...); err != nil {
 		return nil, err
 	}
-	parent := pulumi.Parent(s)
+	b := &tenantServiceBuild{ctx: ctx, name: name, a: a, parent: pulumi.Parent(s)}
 
-	// --- AWS side -----------------------------------------------------
+	repo, err := b.imageRepository()
+	if err != nil {
+		return nil, err
+	}
+	role, err := b.irsaRole()
+	if err != nil {
+		return nil, err
+	}
+	alb, tg, err := b.loadBalancer()
+	if err != nil {
+		return nil, err
+	}
+	w, err := b.workload(repo, role)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.costReport(w); err != nil {
+		return nil, err
+	}
+
+	s.RepositoryURL = repo.RepositoryUrl
+	s.RoleArn = role.Arn
+	s.LoadBalancerDNS = alb.DnsName
+	s.LoadBalancerArn = alb.Arn
+	s.TargetGroupArn = tg.Arn
+	s.LoadBalancerArnSuffix = alb.ArnSuffix
+	s.TargetGroupArnSuffix = tg.ArnSuffix
+	s.AdminToken = w.adminToken
+	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"repositoryUrl":         s.RepositoryURL,
+		"roleArn":               s.RoleArn,
+		"loadBalancerDns":       s.LoadBalancerDNS,
+		"loadBalancerArn":       s.LoadBalancerArn,
+		"targetGroupArn":        s.TargetGroupArn,
+		"loadBalancerArnSuffix": s.LoadBalancerArnSuffix,
+		"targetGroupArnSuffix":  s.TargetGroupArnSuffix,
+		"adminToken":            s.AdminToken,
+	})
+}
+
+// tenantServiceBuild is what the steps of NewTenantService share.
+type tenantServiceBuild struct {
+	ctx    *pulumi.Context
+	name   string
+	a      TenantServiceArgs
+	parent pulumi.ResourceOrInvokeOption
+}
+
+// imageRepository creates the ECR repository the service's image lives in:
+// immutable tags, scanned on push, KMS-encrypted, the last 30 images kept.
+func (b *tenantServiceBuild) imageRepository() (*ecr.Repository, error) {
+	ctx, name, parent := b.ctx, b.name, b.parent
 	repo, err := ecr.NewRepository(ctx, name, &ecr.RepositoryArgs{
 		ImageTagMutability: pulumi.String("IMMUTABLE"),
 		ImageScanningConfiguration: &ecr.RepositoryImageScanningConfigurationArgs{
@@ -205,13 +259,14 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 	}, parent); err != nil {
 		return nil, err
 	}
-	sep := ":"
-	if strings.HasPrefix(a.ImageTag, "sha256:") {
-		sep = "@"
-	}
-	image := pulumi.Sprintf("%s%s%s", repo.RepositoryUrl, sep, a.ImageTag)
+	return repo, nil
+}
 
-	// IRSA: only this namespace's service account may assume the role.
+// irsaRole creates the pods' IAM role (IRSA): only this namespace's service
+// account may assume it, and it may read the database secret, publish to the
+// alerts topic and read Cost Explorer — nothing else.
+func (b *tenantServiceBuild) irsaRole() (*iam.Role, error) {
+	ctx, name, a, parent := b.ctx, b.name, b.a, b.parent
 	trust := pulumi.All(a.OIDCProviderArn, a.OIDCIssuer).ApplyT(func(v []any) (string, error) {
 		issuer := v[1].(string)
 		return jsonString(map[string]any{
@@ -251,8 +306,14 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 	if _, err := iam.NewRolePolicy(ctx, name+"-irsa", &iam.RolePolicyArgs{Role: role.ID(), Policy: policy}, parent); err != nil {
 		return nil, err
 	}
+	return role, nil
+}
 
-	// Load balancer: 443 only, TLS 1.2+, to the nodes' service port.
+// loadBalancer creates the internet-facing ALB: 443 only, TLS 1.2+, to the
+// nodes' service port (the node group's autoscaling group is its target);
+// /metrics is never served to the internet.
+func (b *tenantServiceBuild) loadBalancer() (*lb.LoadBalancer, *lb.TargetGroup, error) {
+	ctx, name, a, parent := b.ctx, b.name, b.a, b.parent
 	alb, err := lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
 		LoadBalancerType:         pulumi.String("application"),
 		Internal:                 pulumi.Bool(false),
@@ -262,7 +323,7 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 		EnableDeletionProtection: pulumi.Bool(a.ProtectLoadBalancer),
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tg, err := lb.NewTargetGroup(ctx, name, &lb.TargetGroupArgs{
 		VpcId:      a.VpcID,
@@ -276,7 +337,7 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 		DeregistrationDelay: pulumi.Int(30),
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	listener, err := lb.NewListener(ctx, name+"-https", &lb.ListenerArgs{
 		LoadBalancerArn: alb.Arn,
@@ -289,7 +350,7 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 		}},
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Prometheus scrapes pods inside the cluster; the internet never sees
 	// the metrics.
@@ -306,17 +367,70 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 			},
 		}},
 	}, parent); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := autoscaling.NewAttachment(ctx, name, &autoscaling.AttachmentArgs{
 		AutoscalingGroupName: a.NodeASGName,
 		LbTargetGroupArn:     tg.Arn,
 	}, parent); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return alb, tg, nil
+}
 
-	// --- Kubernetes side ---------------------------------------------
-	ns, err := corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
+// workloadPods is what every pod of the service shares: the image, the
+// namespace, the service account and the environment (plain and from the
+// service's Secret).
+type workloadPods struct {
+	a          TenantServiceArgs
+	image      pulumi.StringOutput
+	ns         *corev1.Namespace
+	sa         *corev1.ServiceAccount
+	env        corev1.EnvVarArray
+	envFrom    corev1.EnvFromSourceArray
+	adminToken pulumi.StringOutput
+}
+
+// container is the service's hardened container running command.
+func (w *workloadPods) container(command []string, extraEnv corev1.EnvVarArray) *corev1.ContainerArgs {
+	return hardenedContainer(w.image, command, append(w.env, extraEnv...), w.envFrom, w.a)
+}
+
+// spec is the pod spec around one container: the service account, non-root
+// with the runtime's seccomp profile.
+func (w *workloadPods) spec(c *corev1.ContainerArgs, restart string) *corev1.PodSpecArgs {
+	return &corev1.PodSpecArgs{
+		ServiceAccountName: w.sa.Metadata.Name(),
+		RestartPolicy:      pulumi.String(restart),
+		SecurityContext: &corev1.PodSecurityContextArgs{
+			RunAsNonRoot:   pulumi.Bool(true),
+			RunAsUser:      pulumi.Int(65532),
+			RunAsGroup:     pulumi.Int(65532),
+			SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+		},
+		Containers: corev1.ContainerArray{c},
+	}
+}
+
+// meta names an object of the service in its namespace, with its labels.
+func (w *workloadPods) meta(objName string) *metav1.ObjectMetaArgs {
+	return &metav1.ObjectMetaArgs{Name: pulumi.String(objName), Namespace: w.ns.Metadata.Name(), Labels: pulumi.ToStringMap(tenantdLabels)}
+}
+
+// workload creates the Kubernetes side: the namespace under the restricted
+// Pod Security Standard, the service account (IRSA), the Secrets, the
+// migrations Job before the Deployment, the NodePort Service, PDB, HPA and
+// the network policies.
+func (b *tenantServiceBuild) workload(repo *ecr.Repository, role *iam.Role) (*workloadPods, error) {
+	ctx, name, a, parent := b.ctx, b.name, b.a, b.parent
+	sep := ":"
+	if strings.HasPrefix(a.ImageTag, "sha256:") {
+		sep = "@"
+	}
+	w := &workloadPods{a: a, image: pulumi.Sprintf("%s%s%s", repo.RepositoryUrl, sep, a.ImageTag)}
+
+	var err error
+	w.ns, err = corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name: pulumi.String(a.Namespace),
 			// The restricted Pod Security Standard rejects any pod that
@@ -330,25 +444,159 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 	if err != nil {
 		return nil, err
 	}
-	meta := func(objName string) *metav1.ObjectMetaArgs {
-		return &metav1.ObjectMetaArgs{Name: pulumi.String(objName), Namespace: ns.Metadata.Name(), Labels: pulumi.ToStringMap(tenantdLabels)}
-	}
-	sa, err := corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
+	w.sa, err = corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Name: pulumi.String(a.ServiceAccountName), Namespace: ns.Metadata.Name(), Labels: pulumi.ToStringMap(tenantdLabels),
+			Name: pulumi.String(a.ServiceAccountName), Namespace: w.ns.Metadata.Name(), Labels: pulumi.ToStringMap(tenantdLabels),
 			Annotations: pulumi.StringMap{"eks.amazonaws.com/role-arn": role.Arn},
 		},
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
+	secret, bootstrapSecret, err := b.secrets(w)
+	if err != nil {
+		return nil, err
+	}
 
+	w.env = corev1.EnvVarArray{
+		envVar("REDIS_ADDR", pulumi.Sprintf("%s:6379", a.RedisHost)),
+		envVar("REDIS_TLS", pulumi.String("true")),
+		envVar("LISTEN_ADDR", pulumi.Sprintf(":%d", a.ContainerPort)),
+		envVar("SNS_TOPIC_ARN", a.AlertsTopicArn),
+		envVar("LOG_LEVEL", pulumi.String("info")),
+		envVar("AWS_REGION", pulumi.String(a.Region)),
+	}
+	w.envFrom = corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{
+		SecretRef: &corev1.SecretEnvSourceArgs{Name: secret.Metadata.Name()},
+	}}
+
+	migrateSpec := w.spec(w.container([]string{"/usr/local/bin/tenantd", "migrate", "-workers", "4"}, nil), "Never")
+	bootstrap := hardenedContainer(pulumi.String(PostgresClientImage), []string{"sh", "-c", BootstrapScript}, nil,
+		corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{SecretRef: &corev1.SecretEnvSourceArgs{Name: bootstrapSecret.Metadata.Name()}}}, a)
+	bootstrap.Name = pulumi.String("bootstrap-role")
+	bootstrap.Env = corev1.EnvVarArray{envVar("HOME", pulumi.String("/tmp")), envVar("DATABASE_NAME", a.DatabaseName)}
+	migrateSpec.InitContainers = corev1.ContainerArray{bootstrap}
+	migrateSpec.Volumes = corev1.VolumeArray{&corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}}
+	bootstrap.VolumeMounts = corev1.VolumeMountArray{&corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")}}
+
+	// Migrations run once per image: the Job's spec changes with the image,
+	// so Pulumi replaces it and waits for it before rolling the Deployment.
+	migrate, err := batchv1.NewJob(ctx, name+"-migrate", &batchv1.JobArgs{
+		Metadata: &metav1.ObjectMetaArgs{Namespace: w.ns.Metadata.Name(), Labels: pulumi.ToStringMap(tenantdLabels)},
+		Spec: &batchv1.JobSpecArgs{
+			BackoffLimit:          pulumi.Int(3),
+			ActiveDeadlineSeconds: pulumi.Int(1800),
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("tenantd-migrate")}},
+				Spec:     migrateSpec,
+			},
+		},
+	}, parent, pulumi.ReplaceOnChanges([]string{"spec"}), pulumi.DeleteBeforeReplace(true))
+	if err != nil {
+		return nil, err
+	}
+
+	whenUnsatisfiable := "ScheduleAnyway"
+	if a.SpreadStrictly {
+		whenUnsatisfiable = "DoNotSchedule"
+	}
+	selector := &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(tenantdLabels)}
+	// Only the serving container gets the HTTP port and the probes.
+	serve := w.spec(withHTTPProbes(w.container([]string{"/usr/local/bin/tenantd", "serve"}, nil), a.ContainerPort), "Always")
+	serve.TopologySpreadConstraints = corev1.TopologySpreadConstraintArray{
+		&corev1.TopologySpreadConstraintArgs{
+			MaxSkew: pulumi.Int(1), TopologyKey: pulumi.String("topology.kubernetes.io/zone"),
+			WhenUnsatisfiable: pulumi.String(whenUnsatisfiable), LabelSelector: selector,
+		},
+		&corev1.TopologySpreadConstraintArgs{
+			MaxSkew: pulumi.Int(1), TopologyKey: pulumi.String("kubernetes.io/hostname"),
+			WhenUnsatisfiable: pulumi.String("ScheduleAnyway"), LabelSelector: selector,
+		},
+	}
+	serve.TerminationGracePeriodSeconds = pulumi.Int(30)
+	deployment, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
+		Metadata: w.meta("tenantd"),
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(a.MinReplicas),
+			Selector: selector,
+			Strategy: &appsv1.DeploymentStrategyArgs{
+				Type: pulumi.String("RollingUpdate"),
+				RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{
+					MaxUnavailable: pulumi.Int(0), MaxSurge: pulumi.Int(1),
+				},
+			},
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(tenantdLabels)},
+				Spec:     serve,
+			},
+		},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{migrate}),
+		// The autoscaler owns the replica count after the first deploy.
+		pulumi.IgnoreChanges([]string{"spec.replicas"}))
+	if err != nil {
+		return nil, err
+	}
+
+	if _, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
+		Metadata: w.meta("tenantd"),
+		Spec: &corev1.ServiceSpecArgs{
+			Type:     pulumi.String("NodePort"),
+			Selector: pulumi.ToStringMap(tenantdLabels),
+			Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
+				Name: pulumi.String("http"), Port: pulumi.Int(80),
+				TargetPort: pulumi.Int(a.ContainerPort), NodePort: pulumi.Int(a.NodePort), Protocol: pulumi.String("TCP"),
+			}},
+		},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{deployment})); err != nil {
+		return nil, err
+	}
+	if _, err := policyv1.NewPodDisruptionBudget(ctx, name, &policyv1.PodDisruptionBudgetArgs{
+		Metadata: w.meta("tenantd"),
+		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
+			MinAvailable: pulumi.Int(1),
+			Selector:     selector,
+		},
+	}, parent); err != nil {
+		return nil, err
+	}
+	if _, err := autoscalingv2.NewHorizontalPodAutoscaler(ctx, name, &autoscalingv2.HorizontalPodAutoscalerArgs{
+		Metadata: w.meta("tenantd"),
+		Spec: &autoscalingv2.HorizontalPodAutoscalerSpecArgs{
+			ScaleTargetRef: &autoscalingv2.CrossVersionObjectReferenceArgs{
+				ApiVersion: pulumi.String("apps/v1"), Kind: pulumi.String("Deployment"), Name: deployment.Metadata.Name().Elem(),
+			},
+			MinReplicas: pulumi.Int(a.MinReplicas),
+			MaxReplicas: pulumi.Int(a.MaxReplicas),
+			Metrics: autoscalingv2.MetricSpecArray{&autoscalingv2.MetricSpecArgs{
+				Type: pulumi.String("Resource"),
+				Resource: &autoscalingv2.ResourceMetricSourceArgs{
+					Name:   pulumi.String("cpu"),
+					Target: &autoscalingv2.MetricTargetArgs{Type: pulumi.String("Utilization"), AverageUtilization: pulumi.Int(70)},
+				},
+			}},
+		},
+	}, parent); err != nil {
+		return nil, err
+	}
+	if err := newNetworkPolicies(ctx, name, w.ns, a, parent); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// secrets creates the admin token and tenantd's database password, and the
+// two Kubernetes Secrets: the service's (its database URL as its own role,
+// the Redis AUTH token, the admin token, the optional heartbeat and Stripe
+// secrets) and the bootstrap step's (the master credentials).
+func (b *tenantServiceBuild) secrets(w *workloadPods) (secret, bootstrap *corev1.Secret, err error) {
+	ctx, name, a, parent := b.ctx, b.name, b.a, b.parent
 	adminToken, err := random.NewRandomPassword(ctx, name+"-admin-token", &random.RandomPasswordArgs{
 		Length: pulumi.Int(48), Special: pulumi.Bool(false),
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	w.adminToken = adminToken.Result
 	// tenantd logs in as its own NOINHERIT role (it refuses a superuser);
 	// the migrations Job's bootstrap step creates that role with the master
 	// credentials, which only that step ever sees.
@@ -356,7 +604,7 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 		Length: pulumi.Int(40), Special: pulumi.Bool(false),
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The master credentials are read from Secrets Manager at deploy time
 	// into a Kubernetes Secret (encrypted by the cluster's KMS key); after
@@ -389,16 +637,16 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 	if a.StripeWebhookSecret != nil {
 		secretData["STRIPE_WEBHOOK_SECRET"] = pulumi.ToSecret(a.StripeWebhookSecret).(pulumi.StringOutput)
 	}
-	secret, err := corev1.NewSecret(ctx, name, &corev1.SecretArgs{
-		Metadata:   meta("tenantd"),
+	secret, err = corev1.NewSecret(ctx, name, &corev1.SecretArgs{
+		Metadata:   w.meta("tenantd"),
 		Type:       pulumi.String("Opaque"),
 		StringData: secretData,
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	bootstrapSecret, err := corev1.NewSecret(ctx, name+"-bootstrap", &corev1.SecretArgs{
-		Metadata: meta("tenantd-bootstrap"),
+	bootstrap, err = corev1.NewSecret(ctx, name+"-bootstrap", &corev1.SecretArgs{
+		Metadata: w.meta("tenantd-bootstrap"),
 		Type:     pulumi.String("Opaque"),
 		StringData: pulumi.StringMap{
 			"MASTER_DATABASE_URL": pulumi.ToSecret(masterURL).(pulumi.StringOutput),
@@ -406,155 +654,25 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 		},
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return secret, bootstrap, nil
+}
 
-	env := corev1.EnvVarArray{
-		envVar("REDIS_ADDR", pulumi.Sprintf("%s:6379", a.RedisHost)),
-		envVar("REDIS_TLS", pulumi.String("true")),
-		envVar("LISTEN_ADDR", pulumi.Sprintf(":%d", a.ContainerPort)),
-		envVar("SNS_TOPIC_ARN", a.AlertsTopicArn),
-		envVar("LOG_LEVEL", pulumi.String("info")),
-		envVar("AWS_REGION", pulumi.String(a.Region)),
-	}
-	envFrom := corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{
-		SecretRef: &corev1.SecretEnvSourceArgs{Name: secret.Metadata.Name()},
-	}}
-	podSpec := func(command []string, extraEnv corev1.EnvVarArray, restart string) *corev1.PodSpecArgs {
-		return &corev1.PodSpecArgs{
-			ServiceAccountName: sa.Metadata.Name(),
-			RestartPolicy:      pulumi.String(restart),
-			SecurityContext: &corev1.PodSecurityContextArgs{
-				RunAsNonRoot:   pulumi.Bool(true),
-				RunAsUser:      pulumi.Int(65532),
-				RunAsGroup:     pulumi.Int(65532),
-				SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
-			},
-			Containers: corev1.ContainerArray{hardenedContainer(image, command, append(env, extraEnv...), envFrom, a)},
-		}
-	}
-
-	migrateSpec := podSpec([]string{"/usr/local/bin/tenantd", "migrate", "-workers", "4"}, nil, "Never")
-	bootstrap := hardenedContainer(pulumi.String(PostgresClientImage), []string{"sh", "-c", BootstrapScript}, nil,
-		corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{SecretRef: &corev1.SecretEnvSourceArgs{Name: bootstrapSecret.Metadata.Name()}}}, a)
-	bootstrap.Name = pulumi.String("bootstrap-role")
-	bootstrap.Env = corev1.EnvVarArray{envVar("HOME", pulumi.String("/tmp")), envVar("DATABASE_NAME", a.DatabaseName)}
-	migrateSpec.InitContainers = corev1.ContainerArray{bootstrap}
-	migrateSpec.Volumes = corev1.VolumeArray{&corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}}
-	bootstrap.VolumeMounts = corev1.VolumeMountArray{&corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")}}
-
-	// Migrations run once per image: the Job's spec changes with the image,
-	// so Pulumi replaces it and waits for it before rolling the Deployment.
-	migrate, err := batchv1.NewJob(ctx, name+"-migrate", &batchv1.JobArgs{
-		Metadata: &metav1.ObjectMetaArgs{Namespace: ns.Metadata.Name(), Labels: pulumi.ToStringMap(tenantdLabels)},
-		Spec: &batchv1.JobSpecArgs{
-			BackoffLimit:          pulumi.Int(3),
-			ActiveDeadlineSeconds: pulumi.Int(1800),
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("tenantd-migrate")}},
-				Spec:     migrateSpec,
-			},
-		},
-	}, parent, pulumi.ReplaceOnChanges([]string{"spec"}), pulumi.DeleteBeforeReplace(true))
-	if err != nil {
-		return nil, err
-	}
-
-	whenUnsatisfiable := "ScheduleAnyway"
-	if a.SpreadStrictly {
-		whenUnsatisfiable = "DoNotSchedule"
-	}
-	selector := &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(tenantdLabels)}
-	serve := podSpec([]string{"/usr/local/bin/tenantd", "serve"}, nil, "Always")
-	serve.TopologySpreadConstraints = corev1.TopologySpreadConstraintArray{
-		&corev1.TopologySpreadConstraintArgs{
-			MaxSkew: pulumi.Int(1), TopologyKey: pulumi.String("topology.kubernetes.io/zone"),
-			WhenUnsatisfiable: pulumi.String(whenUnsatisfiable), LabelSelector: selector,
-		},
-		&corev1.TopologySpreadConstraintArgs{
-			MaxSkew: pulumi.Int(1), TopologyKey: pulumi.String("kubernetes.io/hostname"),
-			WhenUnsatisfiable: pulumi.String("ScheduleAnyway"), LabelSelector: selector,
-		},
-	}
-	serve.TerminationGracePeriodSeconds = pulumi.Int(30)
-	deployment, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
-		Metadata: meta("tenantd"),
-		Spec: &appsv1.DeploymentSpecArgs{
-			Replicas: pulumi.Int(a.MinReplicas),
-			Selector: selector,
-			Strategy: &appsv1.DeploymentStrategyArgs{
-				Type: pulumi.String("RollingUpdate"),
-				RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{
-					MaxUnavailable: pulumi.Int(0), MaxSurge: pulumi.Int(1),
-				},
-			},
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(tenantdLabels)},
-				Spec:     serve,
-			},
-		},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{migrate}),
-		// The autoscaler owns the replica count after the first deploy.
-		pulumi.IgnoreChanges([]string{"spec.replicas"}))
-	if err != nil {
-		return nil, err
-	}
-
-	if _, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
-		Metadata: meta("tenantd"),
-		Spec: &corev1.ServiceSpecArgs{
-			Type:     pulumi.String("NodePort"),
-			Selector: pulumi.ToStringMap(tenantdLabels),
-			Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
-				Name: pulumi.String("http"), Port: pulumi.Int(80),
-				TargetPort: pulumi.Int(a.ContainerPort), NodePort: pulumi.Int(a.NodePort), Protocol: pulumi.String("TCP"),
-			}},
-		},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{deployment})); err != nil {
-		return nil, err
-	}
-	if _, err := policyv1.NewPodDisruptionBudget(ctx, name, &policyv1.PodDisruptionBudgetArgs{
-		Metadata: meta("tenantd"),
-		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
-			MinAvailable: pulumi.Int(1),
-			Selector:     selector,
-		},
-	}, parent); err != nil {
-		return nil, err
-	}
-	if _, err := autoscalingv2.NewHorizontalPodAutoscaler(ctx, name, &autoscalingv2.HorizontalPodAutoscalerArgs{
-		Metadata: meta("tenantd"),
-		Spec: &autoscalingv2.HorizontalPodAutoscalerSpecArgs{
-			ScaleTargetRef: &autoscalingv2.CrossVersionObjectReferenceArgs{
-				ApiVersion: pulumi.String("apps/v1"), Kind: pulumi.String("Deployment"), Name: deployment.Metadata.Name().Elem(),
-			},
-			MinReplicas: pulumi.Int(a.MinReplicas),
-			MaxReplicas: pulumi.Int(a.MaxReplicas),
-			Metrics: autoscalingv2.MetricSpecArray{&autoscalingv2.MetricSpecArgs{
-				Type: pulumi.String("Resource"),
-				Resource: &autoscalingv2.ResourceMetricSourceArgs{
-					Name:   pulumi.String("cpu"),
-					Target: &autoscalingv2.MetricTargetArgs{Type: pulumi.String("Utilization"), AverageUtilization: pulumi.Int(70)},
-				},
-			}},
-		},
-	}, parent); err != nil {
-		return nil, err
-	}
-	if err := newNetworkPolicies(ctx, name, ns, a, parent); err != nil {
-		return nil, err
-	}
-
-	report := podSpec([]string{"/usr/local/bin/costreport"}, corev1.EnvVarArray{
+// costReport creates the daily cost report CronJob (service/cmd/costreport)
+// with the stack facts it reports against.
+func (b *tenantServiceBuild) costReport(w *workloadPods) error {
+	a := b.a
+	report := w.spec(w.container([]string{"/usr/local/bin/costreport"}, corev1.EnvVarArray{
 		envVar("STACK", pulumi.String(a.Stack)),
 		envVar("ENVIRONMENT", pulumi.String(a.Environment)),
 		envVar("MONTHLY_BUDGET_USD", pulumi.Sprintf("%.2f", a.BudgetUSD)),
 		envVar("ESTIMATE_USD", pulumi.Sprintf("%.2f", a.EstimateUSD)),
 		envVar("CEILING_USD", pulumi.Sprintf("%.2f", a.CeilingUSD)),
 		envVar("ALERTS_TOPIC_ARN", a.AlertsTopicArn),
-	}, "OnFailure")
-	if _, err := batchv1.NewCronJob(ctx, name+"-cost-report", &batchv1.CronJobArgs{
-		Metadata: meta("cost-report"),
+	}), "OnFailure")
+	_, err := batchv1.NewCronJob(b.ctx, b.name+"-cost-report", &batchv1.CronJobArgs{
+		Metadata: w.meta("cost-report"),
 		Spec: &batchv1.CronJobSpecArgs{
 			Schedule:                   pulumi.String(a.CostReportSchedule),
 			TimeZone:                   pulumi.String("Etc/UTC"),
@@ -571,34 +689,14 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 				},
 			},
 		},
-	}, parent); err != nil {
-		return nil, err
-	}
-
-	s.RepositoryURL = repo.RepositoryUrl
-	s.RoleArn = role.Arn
-	s.LoadBalancerDNS = alb.DnsName
-	s.LoadBalancerArn = alb.Arn
-	s.TargetGroupArn = tg.Arn
-	s.LoadBalancerArnSuffix = alb.ArnSuffix
-	s.TargetGroupArnSuffix = tg.ArnSuffix
-	s.AdminToken = adminToken.Result
-	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{
-		"repositoryUrl":         s.RepositoryURL,
-		"roleArn":               s.RoleArn,
-		"loadBalancerDns":       s.LoadBalancerDNS,
-		"loadBalancerArn":       s.LoadBalancerArn,
-		"targetGroupArn":        s.TargetGroupArn,
-		"loadBalancerArnSuffix": s.LoadBalancerArnSuffix,
-		"targetGroupArnSuffix":  s.TargetGroupArnSuffix,
-		"adminToken":            s.AdminToken,
-	})
+	}, b.parent)
+	return err
 }
 
 // hardenedContainer is the one container shape every pod of the service
 // uses: non-root, read-only root, no privilege escalation, no capabilities.
 func hardenedContainer(image pulumi.StringInput, command []string, env corev1.EnvVarArray, envFrom corev1.EnvFromSourceArray, a TenantServiceArgs) *corev1.ContainerArgs {
-	c := &corev1.ContainerArgs{
+	return &corev1.ContainerArgs{
 		Name:    pulumi.String("tenantd"),
 		Image:   image,
 		Command: pulumi.ToStringArray(command),
@@ -616,19 +714,23 @@ func hardenedContainer(image pulumi.StringInput, command []string, env corev1.En
 			SeccompProfile:           &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 		},
 	}
-	if len(command) > 1 && command[1] == "serve" {
-		c.Ports = corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("http"), ContainerPort: pulumi.Int(a.ContainerPort)}}
-		probe := func(path string, period int) *corev1.ProbeArgs {
-			return &corev1.ProbeArgs{
-				HttpGet:          &corev1.HTTPGetActionArgs{Path: pulumi.String(path), Port: pulumi.String("http")},
-				PeriodSeconds:    pulumi.Int(period),
-				TimeoutSeconds:   pulumi.Int(2),
-				FailureThreshold: pulumi.Int(3),
-			}
+}
+
+// withHTTPProbes makes c the serving container: its HTTP port, readiness on
+// /readyz and liveness on /healthz. Only the Deployment's container serves;
+// the migrations Job and the cost report run to completion and get none.
+func withHTTPProbes(c *corev1.ContainerArgs, port int) *corev1.ContainerArgs {
+	c.Ports = corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("http"), ContainerPort: pulumi.Int(port)}}
+	probe := func(path string, period int) *corev1.ProbeArgs {
+		return &corev1.ProbeArgs{
+			HttpGet:          &corev1.HTTPGetActionArgs{Path: pulumi.String(path), Port: pulumi.String("http")},
+			PeriodSeconds:    pulumi.Int(period),
+			TimeoutSeconds:   pulumi.Int(2),
+			FailureThreshold: pulumi.Int(3),
 		}
-		c.ReadinessProbe = probe("/readyz", 5)
-		c.LivenessProbe = probe("/healthz", 10)
 	}
+	c.ReadinessProbe = probe("/readyz", 5)
+	c.LivenessProbe = probe("/healthz", 10)
 	return c
 }
 

@@ -7,8 +7,9 @@
 # actionlint is built from the Go module proxy into a cache outside the
 # checkout and reused on the next run:
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/tenantco-tools/actionlint-<version>/actionlint
-# It runs shellcheck on `run:` scripts when shellcheck is on PATH (GitHub's
-# ubuntu runners have it; locally it is optional).
+# It runs shellcheck on every `run:` script, so shellcheck must be on PATH:
+# the script installs it with apt when it is missing and we are root (GitHub's
+# ubuntu runners have it), and otherwise stops and says how to install it.
 #
 # The repository and environment variables the workflows may read are listed
 # below (config-variables): a `vars.NAME` that is not documented in
@@ -52,9 +53,15 @@ if ((${#workflows[@]} == 0)); then
   echo "actionlint: no workflows under .github/workflows" >&2
   exit 1
 fi
-if command -v shellcheck >/dev/null 2>&1; then
-  echo "actionlint $VERSION (with $(shellcheck --version | sed -n 's/^version: /shellcheck /p')): ${#workflows[@]} workflows" >&2
-else
-  echo "actionlint $VERSION (shellcheck not on PATH: run: scripts are not linted): ${#workflows[@]} workflows" >&2
+if ! command -v shellcheck >/dev/null 2>&1; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "actionlint: shellcheck is missing, so the workflows' run: scripts would go unlinted; install it (apt-get install -y shellcheck) and retry" >&2
+    exit 1
+  fi
+  echo "actionlint: installing shellcheck with apt" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq shellcheck >/dev/null
 fi
+echo "actionlint $VERSION (with $(shellcheck --version | sed -n 's/^version: /shellcheck /p')): ${#workflows[@]} workflows" >&2
 "$bin" -config-file "$config" "$@" "${workflows[@]}"

@@ -98,7 +98,8 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults for an environment. It is the one place
-// defaults live; README's config table is checked against it by a test.
+// defaults live; README's configuration table must equal Keys() (keys, both
+// environments' defaults and meanings, row by row: TestReadmeConfigTableIsKeys).
 func DefaultConfig(env string) Config {
 	c := Config{
 		Environment:                env,

@@ -32,6 +32,7 @@ func (g ctxGetter) IsSecret(key string) bool      { return g.ctx.IsConfigSecret(
 // Platform is every component of one stack.
 type Platform struct {
 	Config         *Config
+	names          names
 	Network        *components.Network
 	SecurityGroups *components.SecurityGroups
 	Cluster        *components.Cluster
@@ -43,9 +44,23 @@ type Platform struct {
 	Monitoring     *components.Monitoring
 }
 
+// names are the physical names more than one component refers to, each
+// computed once here.
+type names struct {
+	prefix    string // project-stack: every component's name and most physical names
+	database  string // RDS instance identifier (database, dashboard, alarms, dev breaker)
+	nodeGroup string // managed node group and launch template (cluster, dev breaker)
+}
+
+func namesOf(cfg *Config) names {
+	prefix := cfg.Project + "-" + cfg.Stack
+	return names{prefix: prefix, database: prefix + "-db", nodeGroup: prefix + "-nodes"}
+}
+
 // NewPlatform composes the components from a validated config.
 func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
-	prefix := cfg.Project + "-" + cfg.Stack
+	n := namesOf(cfg)
+	prefix := n.prefix
 	tags := pulumi.ToStringMap(cfg.ResourceTags())
 	// Default tags on the provider reach every AWS resource of the program,
 	// including those inside the EKS component.
@@ -57,7 +72,7 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 		return nil, err
 	}
 	opts := []pulumi.ResourceOption{pulumi.Providers(provider)}
-	p := &Platform{Config: cfg}
+	p := &Platform{Config: cfg, names: n}
 
 	if p.Network, err = components.NewNetwork(ctx, prefix, &components.NetworkArgs{
 		CidrBlock:            cfg.VPCCidr,
@@ -87,6 +102,7 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 	if p.Cluster, err = components.NewCluster(ctx, prefix, &components.ClusterArgs{
 		DeployRoleArn:       p.DeployAccess.RoleArn,
 		ClusterName:         prefix,
+		NodeGroupName:       n.nodeGroup,
 		Version:             cfg.ClusterVersion,
 		VpcID:               p.Network.VpcID.ToStringOutput(),
 		PrivateSubnetIDs:    p.Network.PrivateSubnetIDs,
@@ -106,7 +122,7 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 		return nil, err
 	}
 	if p.Database, err = components.NewDatabase(ctx, prefix, &components.DatabaseArgs{
-		Identifier:            prefix + "-db",
+		Identifier:            n.database,
 		InstanceClass:         cfg.DBInstanceClass,
 		EngineVersion:         cfg.DBEngineVersion,
 		AllocatedStorageGB:    cfg.DBAllocatedStorageGB,
@@ -164,7 +180,7 @@ func (p *Platform) addDelivery(ctx *pulumi.Context, prefix string, provider *aws
 	if costArgs.StopServingAt200 {
 		costArgs.DatabaseInstanceID = p.Database.InstanceID
 		costArgs.ClusterName = prefix
-		costArgs.NodeGroupName = prefix + "-nodes"
+		costArgs.NodeGroupName = p.names.nodeGroup
 		costArgs.NodeGroupMaxSize = cfg.NodeMax
 		costArgs.Region = cfg.Region
 		costArgs.AccountID = account.AccountId()
@@ -222,7 +238,7 @@ func (p *Platform) addService(ctx *pulumi.Context, prefix string, awsProvider *a
 	p.Monitoring, err = components.NewMonitoring(ctx, prefix, &components.MonitoringArgs{
 		DashboardName:         prefix,
 		Region:                cfg.Region,
-		DatabaseInstanceID:    prefix + "-db",
+		DatabaseInstanceID:    p.names.database,
 		DatabaseStorageGB:     cfg.DBAllocatedStorageGB,
 		CacheMemberIDs:        p.Cache.MemberIDs,
 		LoadBalancerArnSuffix: p.Service.LoadBalancerArnSuffix,

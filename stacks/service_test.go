@@ -93,6 +93,23 @@ func TestServiceWorkloadIsHardened(t *testing.T) {
 			cron := only(t, e, "kubernetes:batch/v1:CronJob")
 			sched, _ := cron.String("spec.schedule")
 			assert.Equal(t, "0 7 * * *", sched)
+			// Only the serving container has a port and probes: the Job and
+			// the report run to completion.
+			for what, path := range map[string]string{
+				"migrations": "spec.template.spec.containers.0", "bootstrap": "spec.template.spec.initContainers.0",
+				"cost report": "spec.jobTemplate.spec.template.spec.containers.0",
+			} {
+				r := job
+				if what == "cost report" {
+					r = cron
+				}
+				_, present := r.Get(path + ".command")
+				require.True(t, present, "%s: no container at %s", what, path)
+				for _, field := range []string{"readinessProbe", "livenessProbe", "ports"} {
+					_, has := r.Get(path + "." + field)
+					assert.False(t, has, "%s container has %s", what, field)
+				}
+			}
 
 			ns := only(t, e, "kubernetes:core/v1:Namespace")
 			psa, _ := ns.String("metadata.labels.pod-security\\.kubernetes\\.io/enforce")

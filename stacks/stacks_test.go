@@ -1,6 +1,7 @@
 package stacks_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -209,11 +210,46 @@ func TestStacksEvaluateUnderPreview(t *testing.T) {
 	}
 }
 
-func TestReadmeDocumentsEveryKey(t *testing.T) {
+// TestReadmeConfigTableIsKeys: README's configuration table is the
+// documentation of record of the stack config. It must be stacks.Keys() row
+// by row, in order: key, secret marker, dev and prod defaults, meaning.
+func TestReadmeConfigTableIsKeys(t *testing.T) {
 	raw, err := os.ReadFile("../README.md")
 	require.NoError(t, err)
+	var got []string
+	in := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		switch {
+		case line == "| key | dev default | prod default | meaning |":
+			in = true
+		case !in || strings.HasPrefix(line, "|---"):
+		case strings.HasPrefix(line, "|"):
+			got = append(got, line)
+		default:
+			in = false
+		}
+	}
+	require.NotEmpty(t, got, "README has no configuration table (| key | dev default | prod default | meaning |)")
+	var want []string
 	for _, k := range stacks.Keys() {
-		assert.Contains(t, string(raw), "`"+k.Key+"`", "README's configuration table lists %s", k.Key)
+		secret := ""
+		if k.Secret {
+			secret = " (secret)"
+		}
+		want = append(want, fmt.Sprintf("| `%s`%s | `%s` | `%s` | %s |", k.Key, secret, k.DevDefault, k.ProdDefault, k.Doc))
+	}
+	for i := 0; i < max(len(got), len(want)); i++ {
+		switch {
+		case i >= len(got):
+			t.Errorf("README's configuration table lacks row %d:\n%s", i+1, want[i])
+		case i >= len(want):
+			t.Errorf("README's configuration table has a row for no key: %s", got[i])
+		case got[i] != want[i]:
+			t.Errorf("README's configuration table, row %d:\n got  %s\n want %s", i+1, got[i], want[i])
+		}
+	}
+	if t.Failed() {
+		t.Logf("the table as stacks.Keys() has it:\n%s", strings.Join(want, "\n"))
 	}
 }
 

@@ -1040,3 +1040,22 @@ func TestEngineViewPricesEKSChildren(t *testing.T) {
 		}
 	}
 }
+
+// A whole scalingConfig unknown in preview: the counts below it are unknown
+// too (inventory.Lookup, the reader the rules use), so the node group cannot
+// be priced. It is an error naming the node count, never a silent price at
+// the default two nodes; policies/rules reports it as an advisory unpriced
+// resource (TestCostCeilingWholeScalingConfigUnknown).
+func TestWholeScalingConfigUnknownIsNotPricedAtDefaults(t *testing.T) {
+	ng := res("eks:index:ManagedNodeGroup", "ng", map[string]any{"instanceTypes": []any{"t3.large"}, "scalingConfig": inventory.Unknown{}})
+	est, err := model(t).Estimate([]inventory.Resource{ng}, DefaultUsage(), at)
+	var mpe *MissingPriceError
+	if !errors.As(err, &mpe) {
+		t.Fatalf("err = %v, want MissingPriceError (estimate: %+v)", err, est)
+	}
+	for _, w := range []string{`"ng"`, ng.URN, "node count scalingConfig.maxSize, scalingConfig.desiredSize and scalingConfig.minSize are all unknown"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%q lacks %q", err, w)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package cost
 
 import (
+	"errors"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -26,3 +28,23 @@ func FormatUSD(v float64) string {
 	}
 	return out
 }
+
+// toCents rounds a dollar amount to whole cents, half away from zero, after
+// removing binary floating-point noise (0.0225*730 is 16.424999... in
+// float64 but 16.425 in decimal, which rounds to 16.43).
+func toCents(usd float64) int64 {
+	micro := math.Round(usd * 1e6)
+	if micro < 0 {
+		return -((int64(-micro) + 5000) / 10000)
+	}
+	return (int64(micro) + 5000) / 10000
+}
+
+func roundCents(usd float64) float64 { return float64(toCents(usd)) / 100 }
+
+func roundTo(v float64, places int) float64 {
+	p := math.Pow(10, float64(places))
+	return math.Round(v*p) / p
+}
+
+func joinErrs(errs []error) error { return errors.Join(errs...) }

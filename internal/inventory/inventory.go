@@ -1,8 +1,9 @@
 // Package inventory holds the plain-Go view of a stack's resources that the
 // offline review, the cost model and the policy rules share. Each of them gets
-// resources from a different source (the SDK's mock engine, the policy
+// resources from a different source (the recording mock engine, the policy
 // analyzer), so this package is the one place where Pulumi property values are
-// turned into ordinary Go values and where inputs are read back by path.
+// turned into ordinary Go values and where inputs are read back by path
+// (Resource.Lookup and the typed readers on top of it).
 package inventory
 
 import (
@@ -105,74 +106,229 @@ func (r Resource) OpaqueComponent() bool {
 	return (r.Type == "eks:index:Cluster" || r.Type == "eks:index:ManagedNodeGroup") && len(r.Inputs) == 0
 }
 
-// Get returns the value at a dotted path ("scalingConfig.maxSize",
-// "blockDeviceMappings.0.ebs.encrypted") and whether it is present.
-func (r Resource) Get(path string) (any, bool) {
-	var cur any = r.Inputs
+// State says what is at an input path.
+type State int
+
+const (
+	StateAbsent  State = iota // not set (or null)
+	StateKnown                // a plain value
+	StateUnknown              // not known during preview, here or anywhere on the way
+	StateSecret               // set, but a secret: a reader sees only that it is set
+)
+
+// Opaque reports whether a reader cannot see the value: unknown during
+// preview, or a secret.
+func (s State) Opaque() bool { return s == StateUnknown || s == StateSecret }
+
+// Lookup returns the value at a dotted path of r's inputs
+// ("scalingConfig.maxSize", "blockDeviceMappings.0.ebs.encrypted") and its
+// state. It is the one reader of inputs: the cost model, the policy rules and
+// the review all read through it, so they agree on what is absent, known,
+// unknown or secret. Below an unknown (or secret) value everything is unknown
+// (or secret): with a whole scalingConfig unknown in preview,
+// scalingConfig.maxSize is unknown, never absent (which would mean "take the
+// default"). A one-element list is descended where an object is expected
+// (some providers model a single nested block as a list).
+func (r Resource) Lookup(path string) (any, State) { return Walk(r.Inputs, path) }
+
+// Walk is Lookup on any value: a nested input already read, or a provider's
+// configuration.
+func Walk(root any, path string) (any, State) {
+	cur := root
 	for _, part := range strings.Split(path, ".") {
+		i, err := strconv.Atoi(part)
+		if l, ok := cur.([]any); ok && len(l) == 1 && err != nil {
+			cur = l[0] // a single nested block modelled as a list
+		}
 		switch c := cur.(type) {
 		case map[string]any:
-			v, ok := c[part]
-			if !ok {
-				return nil, false
-			}
-			cur = v
+			cur = c[part]
 		case []any:
-			i, err := strconv.Atoi(part)
 			if err != nil || i < 0 || i >= len(c) {
-				return nil, false
+				return nil, StateAbsent
 			}
 			cur = c[i]
 		default:
-			return nil, false
+			if _, st := Classify(c); st.Opaque() {
+				return nil, st
+			}
+			return nil, StateAbsent
 		}
 	}
-	return cur, cur != nil
+	return Classify(cur)
 }
 
-// IsUnknown reports whether the value at path is present but not yet known.
-func (r Resource) IsUnknown(path string) bool {
-	v, _ := r.Get(path)
-	_, ok := v.(Unknown)
-	return ok
+// Classify returns the state of one value (an element of a list read with
+// ListAt, say); the value is nil unless it is known or a secret.
+func Classify(v any) (any, State) {
+	switch v := v.(type) {
+	case nil:
+		return nil, StateAbsent
+	case Unknown:
+		return nil, StateUnknown
+	case string:
+		if v == Secret {
+			return v, StateSecret
+		}
+	}
+	return v, StateKnown
 }
 
-// String returns the string at path; ok is false if it is absent, unknown or
-// not a string.
+// BoolAt reads a boolean; "true"/"false" strings count (EBS "encrypted" in
+// launch templates is a string). A known non-boolean value counts as absent.
+func (r Resource) BoolAt(path string) (bool, State) {
+	v, st := r.Lookup(path)
+	if st != StateKnown {
+		return false, st
+	}
+	switch b := v.(type) {
+	case bool:
+		return b, StateKnown
+	case string:
+		if p, err := strconv.ParseBool(b); err == nil {
+			return p, StateKnown
+		}
+	}
+	return false, StateAbsent
+}
+
+// NumberAt reads a number; numeric strings count (several AWS inputs, sizes
+// in launch templates among them, are strings). A known non-number counts as
+// absent.
+func (r Resource) NumberAt(path string) (float64, State) {
+	v, st := r.Lookup(path)
+	if st != StateKnown {
+		return 0, st
+	}
+	switch n := v.(type) {
+	case float64:
+		return n, StateKnown
+	case int:
+		return float64(n), StateKnown
+	case string:
+		if f, err := strconv.ParseFloat(n, 64); err == nil {
+			return f, StateKnown
+		}
+	}
+	return 0, StateAbsent
+}
+
+// StringAt reads a string; an empty string counts as absent, a known
+// non-string is formatted, a secret reads as Secret.
+func (r Resource) StringAt(path string) (string, State) {
+	v, st := r.Lookup(path)
+	switch st {
+	case StateKnown:
+		s, ok := v.(string)
+		if !ok {
+			s = fmt.Sprint(v)
+		}
+		if s == "" {
+			return "", StateAbsent
+		}
+		return s, StateKnown
+	case StateSecret:
+		return Secret, StateSecret
+	}
+	return "", st
+}
+
+// ListAt reads a list; a single value counts as a one-element list. A known
+// list may hold unknown elements (its length is still known).
+func (r Resource) ListAt(path string) ([]any, State) {
+	v, st := r.Lookup(path)
+	if st != StateKnown {
+		return nil, st
+	}
+	if l, ok := v.([]any); ok {
+		return l, StateKnown
+	}
+	return []any{v}, StateKnown
+}
+
+// StringsAt reads a list of strings. The state is unknown if the list or any
+// element is unknown, else secret if any is a secret; the plain elements are
+// returned either way.
+func (r Resource) StringsAt(path string) ([]string, State) {
+	l, st := r.ListAt(path)
+	if st != StateKnown {
+		return nil, st
+	}
+	out := make([]string, 0, len(l))
+	for _, e := range l {
+		v, est := Classify(e)
+		switch {
+		case est == StateUnknown:
+			st = StateUnknown
+		case est == StateSecret && st != StateUnknown:
+			st = StateSecret
+		case est == StateKnown:
+			if s, ok := v.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	return out, st
+}
+
+// HasUnknown reports whether any input of r, at any depth, is unknown.
+func (r Resource) HasUnknown() bool { return hasUnknown(r.Inputs) }
+
+func hasUnknown(v any) bool {
+	switch v := v.(type) {
+	case Unknown:
+		return true
+	case map[string]any:
+		for _, e := range v {
+			if hasUnknown(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if hasUnknown(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// The accessors below are Lookup for callers that only want a present value
+// (tests, the review's text): ok is false when nothing is there.
+
+// Get returns the value at path and whether anything is there: an unknown
+// value reads as Unknown{}, a secret as Secret.
+func (r Resource) Get(path string) (any, bool) {
+	v, st := r.Lookup(path)
+	switch st {
+	case StateUnknown:
+		return Unknown{}, true
+	case StateSecret:
+		return Secret, true
+	}
+	return v, st == StateKnown
+}
+
+// String returns the string at path (Secret for a secret); ok is false if it
+// is absent, unknown or not a string.
 func (r Resource) String(path string) (string, bool) {
 	v, _ := r.Get(path)
 	s, ok := v.(string)
 	return s, ok
 }
 
-// Number returns the number at path. Numeric strings are accepted because
-// several AWS inputs (EBS "encrypted", sizes in launch templates) are strings.
+// Number returns the number at path; numeric strings count (see NumberAt).
 func (r Resource) Number(path string) (float64, bool) {
-	v, _ := r.Get(path)
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case int:
-		return float64(n), true
-	case string:
-		f, err := strconv.ParseFloat(n, 64)
-		return f, err == nil
-	}
-	return 0, false
+	n, st := r.NumberAt(path)
+	return n, st == StateKnown
 }
 
-// Bool returns the boolean at path. "true"/"false" strings are accepted for
-// the same reason as in Number.
+// Bool returns the boolean at path; "true"/"false" strings count (see
+// BoolAt).
 func (r Resource) Bool(path string) (bool, bool) {
-	v, _ := r.Get(path)
-	switch b := v.(type) {
-	case bool:
-		return b, true
-	case string:
-		p, err := strconv.ParseBool(b)
-		return p, err == nil
-	}
-	return false, false
+	b, st := r.BoolAt(path)
+	return b, st == StateKnown
 }
 
 // Strings returns the list of strings at path (non-string elements skipped).

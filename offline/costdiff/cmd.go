@@ -66,7 +66,7 @@ func Command(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	render := RenderText
 	if *markdown {
-		render = Render
+		render = RenderMarkdown
 	}
 	res, err := render(base, head, stdout)
 	if err != nil {

@@ -2,7 +2,9 @@ package costdiff_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,7 +66,7 @@ func TestRenderGolden(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			res, err := costdiff.Render(load(t, tc.base...), load(t, tc.head...), &buf)
+			res, err := costdiff.RenderMarkdown(load(t, tc.base...), load(t, tc.head...), &buf)
 			require.NoError(t, err)
 			assert.Equal(t, tc.denied, res.Denied)
 			assert.Equal(t, len(tc.denied) > 0, res.Failed())
@@ -191,7 +193,7 @@ func TestPairRefusesDuplicateStacks(t *testing.T) {
 	assert.ErrorContains(t, err, `two head documents for stack "dev"`)
 	_, err = costdiff.Pair(append(dev, dev...), dev)
 	assert.ErrorContains(t, err, `two base documents for stack "dev"`)
-	_, err = costdiff.Render(nil, nil, &bytes.Buffer{})
+	_, err = costdiff.RenderMarkdown(nil, nil, &bytes.Buffer{})
 	assert.Error(t, err, "no head at all is an error, not an empty comment")
 }
 
@@ -225,5 +227,69 @@ func TestCommand(t *testing.T) {
 			}
 			assert.Contains(t, out.String(), tc.stdout)
 		})
+	}
+}
+
+// The mirror of the review document (Doc) must read what the review writes
+// today: the live golden reviews of both stacks (tests/testdata, rewritten
+// whenever the review changes) go through the decoder, and every field the
+// mirror holds must come back with the value the review wrote under that
+// name. A renamed or retyped field in offline/review fails here.
+func TestDecodesTheLiveGoldenReviews(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("..", "..", "tests", "testdata", "review-*.json"))
+	require.NoError(t, err)
+	require.Len(t, paths, 2, "the golden reviews of dev and prod")
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			doc, err := costdiff.Load(path)
+			require.NoError(t, err)
+			raw, err := os.ReadFile(path)
+			require.NoError(t, err)
+			var written any
+			require.NoError(t, json.Unmarshal(raw, &written))
+			mirrored, err := json.Marshal(doc)
+			require.NoError(t, err)
+			var read any
+			require.NoError(t, json.Unmarshal(mirrored, &read))
+			assertSubset(t, "document", read, written)
+			assert.NotEmpty(t, doc.Costs)
+			assert.NotEmpty(t, doc.Resources)
+			assert.Positive(t, doc.MonthlyUSD)
+		})
+	}
+}
+
+// assertSubset checks that every key of got is in want with an equal value
+// (recursively; lists element by element).
+func assertSubset(t *testing.T, at string, got, want any) {
+	t.Helper()
+	switch g := got.(type) {
+	case map[string]any:
+		w, ok := want.(map[string]any)
+		if !ok {
+			t.Errorf("%s: the mirror reads an object, the review wrote %T", at, want)
+			return
+		}
+		for k, v := range g {
+			wv, present := w[k]
+			if !present {
+				t.Errorf("%s.%s: the mirror reads a field the review does not write", at, k)
+				continue
+			}
+			assertSubset(t, at+"."+k, v, wv)
+		}
+	case []any:
+		w, ok := want.([]any)
+		if !ok || len(w) != len(g) {
+			t.Errorf("%s: the mirror reads %d elements, the review wrote %v", at, len(g), want)
+			return
+		}
+		for i := range g {
+			assertSubset(t, fmt.Sprintf("%s[%d]", at, i), g[i], w[i])
+		}
+	default:
+		if got != want {
+			t.Errorf("%s: the mirror reads %v, the review wrote %v", at, got, want)
+		}
 	}
 }

@@ -10,7 +10,9 @@
 //
 // The review JSON is a contract owned by offline/review (Report); this
 // package mirrors the fields it reads instead of importing offline/review,
-// which would link the whole Pulumi program into the comment tool.
+// which would link the whole Pulumi program into the comment tool; a test
+// decodes the live golden reviews (tests/testdata) so the mirror cannot
+// drift from what the review writes.
 //
 // A head stack fails the check when its cost verdict or its policy verdict
 // is DENY: the estimate (node groups at max size) is above the ceiling, or a

@@ -63,9 +63,9 @@ func Pair(base, head []Doc) ([]StackDiff, error) {
 	return out, nil
 }
 
-// Render writes the markdown comment for the given reviews and reports which
-// head stacks fail the check.
-func Render(base, head []Doc, w io.Writer) (Result, error) {
+// RenderMarkdown writes the pull request comment (markdown) for the given
+// reviews and reports which head stacks fail the check.
+func RenderMarkdown(base, head []Doc, w io.Writer) (Result, error) {
 	diffs, err := Pair(base, head)
 	if err != nil {
 		return Result{}, err

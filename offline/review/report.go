@@ -79,11 +79,13 @@ func Build(sf *stacks.StackFile, at time.Time) (*Report, error) {
 	}
 	costVerdict, headroom := cost.Judge(est.MonthlyUSD, cfg.MonthlyCeilingUSD)
 
+	// The rules judge the estimate above: the stack is priced once.
 	violations, err := rules.Evaluate(resources, rules.Settings{
 		Environment: cfg.Environment,
 		CeilingUSD:  cfg.MonthlyCeilingUSD,
 		Usage:       cfg.Usage,
 		At:          at,
+		Estimate:    est,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: policies: %w", sf.Stack, err)

@@ -22,7 +22,7 @@ func costViolations(t *testing.T, rs []inventory.Resource, s Settings) []Violati
 // same estimate the rule judged.
 func expectedDeny(t *testing.T, rs []inventory.Resource, s Settings) string {
 	t.Helper()
-	est, _, err := EstimateCost(rs, s)
+	est, _, err := estimateCost(rs, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,9 +36,9 @@ func expectedDeny(t *testing.T, rs []inventory.Resource, s Settings) string {
 
 func TestCostCeilingDevStackFits(t *testing.T) {
 	s := settings(Dev)
-	est, unpriced, err := EstimateCost(devStack(), s)
+	est, unpriced, err := estimateCost(devStack(), s)
 	if err != nil || len(unpriced) > 0 {
-		t.Fatalf("EstimateCost: %v %v", err, unpriced)
+		t.Fatalf("estimateCost: %v %v", err, unpriced)
 	}
 	// Close to the reference dev estimate (~$357, plus a third node at max).
 	if est.MonthlyUSD < 300 || est.MonthlyUSD > 450 {
@@ -142,4 +142,52 @@ func TestCostCeilingPreviewUnknowns(t *testing.T) {
 func TestCostCeilingUnpricedTypeBlocks(t *testing.T) {
 	rs := append(devStack(), awsRes("aws:dynamodb/table:Table", "sessions", map[string]any{"billingMode": "PAY_PER_REQUEST"}))
 	assertViolations(t, costViolations(t, rs, settings(Dev)), []want{mand(`no price for resource type "aws:dynamodb/table:Table"`)})
+}
+
+// The preview case of a whole scalingConfig unknown: the cost model reads
+// the node counts through the same inventory.Lookup as the rules, so the
+// node group is left out of the total with an advisory "cannot price"
+// finding (it has an unknown input: nothing blocks on an unknown), never
+// priced at the default size.
+func TestCostCeilingWholeScalingConfigUnknown(t *testing.T) {
+	s := settings(Dev)
+	ng := with(goodNodeGroup, "scalingConfig", unk)
+	rs := replace(devStack(), ng)
+	vs := costViolations(t, rs, s)
+	assertViolations(t, vs, []want{adv(`cannot price eks:index:ManagedNodeGroup "dev-nodes"`)})
+	if vs[0].URN != ng.URN {
+		t.Errorf("finding on %s, want the node group", vs[0].URN)
+	}
+	for _, part := range []string{"scalingConfig.maxSize, scalingConfig.desiredSize and scalingConfig.minSize are all unknown", "left out of the monthly total"} {
+		if !strings.Contains(vs[0].Message, part) {
+			t.Errorf("message lacks %q:\n%s", part, vs[0].Message)
+		}
+	}
+	est, unpriced, err := estimateCost(rs, s)
+	if err != nil || len(unpriced) != 1 {
+		t.Fatalf("estimateCost: %v %v", err, unpriced)
+	}
+	for _, l := range est.Lines {
+		if l.URN == ng.URN {
+			t.Errorf("the node group is priced anyway: %+v", l)
+		}
+	}
+}
+
+// The offline review prices the stack once and hands its estimate over in
+// Settings.Estimate: cost-ceiling judges that estimate instead of pricing the
+// stack a second time.
+func TestCostCeilingJudgesTheGivenEstimate(t *testing.T) {
+	s := settings(Dev)
+	rs := devStack()
+	assertViolations(t, costViolations(t, rs, s), nil) // priced by the rule itself: it fits
+	est, _, err := estimateCost(rs, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	over := *est
+	over.MonthlyUSD = s.CeilingUSD + 1
+	s.Estimate = &over
+	assertViolations(t, costViolations(t, rs, s), []want{mand(fmt.Sprintf("monthly cost %s exceeds the ceiling %s by $1.00",
+		cost.FormatUSD(over.MonthlyUSD), cost.FormatUSD(s.CeilingUSD)))})
 }

@@ -25,8 +25,8 @@ var ebsEncrypted = Rule{
 			return requireBool(r, "encrypted", true, false, why)
 		case typeEC2Instance:
 			out := requireBool(r, "rootBlockDevice.encrypted", true, false, why)
-			devices, st := listAt(r, "ebsBlockDevices")
-			if opaque(st) {
+			devices, st := r.ListAt("ebsBlockDevices")
+			if st.Opaque() {
 				return append(out, cannotVerify("ebsBlockDevices", st))
 			}
 			for i := range devices {
@@ -34,9 +34,9 @@ var ebsEncrypted = Rule{
 			}
 			return out
 		}
-		mappings, st := listAt(r, "blockDeviceMappings")
+		mappings, st := r.ListAt("blockDeviceMappings")
 		switch {
-		case opaque(st):
+		case st.Opaque():
 			return []Finding{cannotVerify("blockDeviceMappings", st)}
 		case len(mappings) == 0:
 			return []Finding{fail(`blockDeviceMappings is not set: the root volume's encryption would be left to the AMI; ` +
@@ -45,14 +45,14 @@ var ebsEncrypted = Rule{
 		var out []Finding
 		for i, m := range mappings {
 			path := fmt.Sprintf("blockDeviceMappings.%d", i)
-			if _, mst := classify(m); opaque(mst) {
+			if _, mst := inventory.Classify(m); mst.Opaque() {
 				out = append(out, cannotVerify(path, mst))
 				continue
 			}
 			// Instance-store and suppressed devices are not EBS.
-			_, virtual := lookup(r, path+".virtualName")
-			_, noDevice := lookup(r, path+".noDevice")
-			if virtual == known || noDevice == known {
+			_, virtual := r.Lookup(path + ".virtualName")
+			_, noDevice := r.Lookup(path + ".noDevice")
+			if virtual == inventory.StateKnown || noDevice == inventory.StateKnown {
 				continue
 			}
 			out = append(out, requireBool(r, path+".ebs.encrypted", true, false, why)...)
@@ -67,11 +67,11 @@ var ec2IMDSv2Required = Rule{
 	Dev:         Mandatory, Prod: Mandatory,
 	Types: []string{typeLaunchTemplate, typeEC2Instance},
 	Check: func(r inventory.Resource, _ Context) []Finding {
-		tokens, st := strAt(r, "metadataOptions.httpTokens")
+		tokens, st := r.StringAt("metadataOptions.httpTokens")
 		switch {
-		case opaque(st):
+		case st.Opaque():
 			return []Finding{cannotVerify("metadataOptions.httpTokens", st)}
-		case st == absent:
+		case st == inventory.StateAbsent:
 			return []Finding{fail(`metadataOptions.httpTokens is not set: IMDSv1 would stay enabled; set it to "required"`)}
 		case tokens != "required":
 			return []Finding{fail(`metadataOptions.httpTokens is %q: IMDSv1 stays enabled; set it to "required"`, tokens)}

@@ -27,10 +27,10 @@ var eksSecretsEncryption = Rule{
 			return requireSet(r, "encryptionConfigKeyArn", why)
 		}
 		var out []Finding
-		resources, st := stringsAt(r, "encryptionConfig.resources")
+		resources, st := r.StringsAt("encryptionConfig.resources")
 		switch {
 		case slices.Contains(resources, "secrets"):
-		case opaque(st):
+		case st.Opaque():
 			out = append(out, cannotVerify("encryptionConfig.resources", st))
 		default:
 			out = append(out, fail(`encryptionConfig.resources does not contain "secrets": %s`, why))
@@ -48,7 +48,7 @@ var eksControlPlaneLogging = Rule{
 	Dev:         Mandatory, Prod: Mandatory,
 	Types: []string{typeEKSComponent, typeEKSCluster},
 	Check: func(r inventory.Resource, _ Context) []Finding {
-		enabled, st := stringsAt(r, "enabledClusterLogTypes")
+		enabled, st := r.StringsAt("enabledClusterLogTypes")
 		var missing []string
 		for _, t := range requiredLogTypes {
 			if !slices.Contains(enabled, t) {
@@ -58,7 +58,7 @@ var eksControlPlaneLogging = Rule{
 		switch {
 		case len(missing) == 0:
 			return nil
-		case opaque(st):
+		case st.Opaque():
 			return []Finding{cannotVerify("enabledClusterLogTypes", st)}
 		}
 		return []Finding{fail("enabledClusterLogTypes lacks %s: API calls to the cluster would not be audited",
@@ -78,21 +78,21 @@ var eksEndpointRestricted = Rule{
 			prefix = "vpcConfig."
 		}
 		// Both pulumi-eks and AWS default to a public endpoint.
-		public, st := boolAt(r, prefix+"endpointPublicAccess")
+		public, st := r.BoolAt(prefix + "endpointPublicAccess")
 		switch {
-		case opaque(st):
+		case st.Opaque():
 			return []Finding{cannotVerify(prefix+"endpointPublicAccess", st)}
-		case st == known && !public:
+		case st == inventory.StateKnown && !public:
 			return nil
 		}
-		cidrs, st := stringsAt(r, prefix+"publicAccessCidrs")
+		cidrs, st := r.StringsAt(prefix + "publicAccessCidrs")
 		for _, c := range cidrs {
 			if isWorld(c) {
 				return []Finding{fail("the public API endpoint is open to %s (%spublicAccessCidrs)", c, prefix)}
 			}
 		}
 		switch {
-		case opaque(st):
+		case st.Opaque():
 			return []Finding{cannotVerify(prefix+"publicAccessCidrs", st)}
 		case len(cidrs) == 0:
 			return []Finding{fail("the public API endpoint is open to 0.0.0.0/0: %s is not set; "+
@@ -108,17 +108,17 @@ const defaultNodeGroupClass = "t2.medium"
 
 // eksDefaultNodeGroupClass returns the instance type of the default node
 // group an eks:index:Cluster creates, or ok=false when it creates none.
-func eksDefaultNodeGroupClass(r inventory.Resource) (class string, st state, ok bool) {
-	if skip, sst := boolAt(r, "skipDefaultNodeGroup"); sst == known && skip {
-		return "", known, false
+func eksDefaultNodeGroupClass(r inventory.Resource) (class string, st inventory.State, ok bool) {
+	if skip, sst := r.BoolAt("skipDefaultNodeGroup"); sst == inventory.StateKnown && skip {
+		return "", inventory.StateKnown, false
 	}
 	// Fargate (any value but false) replaces the default node group.
-	if v, fst := lookup(r, "fargate"); fst != absent && v != false {
-		return "", known, false
+	if v, fst := r.Lookup("fargate"); fst != inventory.StateAbsent && v != false {
+		return "", inventory.StateKnown, false
 	}
-	class, st = strAt(r, "instanceType")
-	if st == absent {
-		return defaultNodeGroupClass, known, true
+	class, st = r.StringAt("instanceType")
+	if st == inventory.StateAbsent {
+		return defaultNodeGroupClass, inventory.StateKnown, true
 	}
 	return class, st, true
 }

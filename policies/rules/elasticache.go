@@ -45,16 +45,16 @@ var cacheAutomaticFailover = Rule{
 			requireBool(r, "automaticFailoverEnabled", true, false, "losing the primary loses the cache"),
 			requireBool(r, "multiAzEnabled", true, false, "all nodes may sit in one zone")...)
 		// Cluster-mode groups give replicasPerNodeGroup instead.
-		n, st := numAt(r, "numCacheClusters")
-		if st == absent {
-			if replicas, rst := numAt(r, "replicasPerNodeGroup"); rst != absent {
+		n, st := r.NumberAt("numCacheClusters")
+		if st == inventory.StateAbsent {
+			if replicas, rst := r.NumberAt("replicasPerNodeGroup"); rst != inventory.StateAbsent {
 				n, st = replicas+1, rst
 			}
 		}
 		switch {
-		case opaque(st):
+		case st.Opaque():
 			out = append(out, cannotVerify("numCacheClusters", st))
-		case st == absent:
+		case st == inventory.StateAbsent:
 			out = append(out, fail("numCacheClusters is not set (default 1): need >= 2 nodes for failover"))
 		case n < 2:
 			out = append(out, fail("numCacheClusters is %g: need >= 2 nodes for failover", n))

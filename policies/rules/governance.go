@@ -8,6 +8,9 @@ import (
 	"github.com/tenantco/platform/internal/inventory"
 )
 
+// untaggable (untaggable_gen.go) comes from the pulumi-aws SDK in go.mod.
+//go:generate go run gen_untaggable.go
+
 // RequiredTags are the tag keys every taggable AWS resource carries, on
 // itself or through its provider's defaultTags.
 var RequiredTags = []string{"cost-center", "owner", "environment"}
@@ -26,26 +29,26 @@ var requiredTags = Rule{
 		defaultsUnknown := false
 		if c.Provider != nil {
 			// The engine may hand a provider's nested config over as JSON text.
-			v, st := walk(decodeJSONString(c.Provider.Inputs["defaultTags"]), "tags")
+			v, st := inventory.Walk(decodeJSONString(c.Provider.Inputs["defaultTags"]), "tags")
 			defaults, _ = decodeJSONString(v).(map[string]any)
-			defaultsUnknown = opaque(st)
+			defaultsUnknown = st.Opaque()
 		}
-		if _, st := lookup(r, "tags"); opaque(st) {
+		if _, st := r.Lookup("tags"); st.Opaque() {
 			return []Finding{cannotVerify("tags", st)}
 		}
 		var missing, unverified []string
 		for _, key := range RequiredTags {
-			v, st := lookup(r, "tags."+key)
-			if st == absent {
-				v, st = classify(defaults[key])
-				if st == absent && defaultsUnknown {
-					st = unknown
+			v, st := r.Lookup("tags." + key)
+			if st == inventory.StateAbsent {
+				v, st = inventory.Classify(defaults[key])
+				if st == inventory.StateAbsent && defaultsUnknown {
+					st = inventory.StateUnknown
 				}
 			}
 			switch {
-			case st == unknown:
+			case st == inventory.StateUnknown:
 				unverified = append(unverified, key)
-			case st == absent || v == "":
+			case st == inventory.StateAbsent || v == "":
 				missing = append(missing, key)
 			}
 		}
@@ -115,7 +118,7 @@ var instanceClassAllowed = Rule{
 	Check: func(r inventory.Resource, c Context) []Finding {
 		field := classFields[r.Type]
 		var classes []string
-		var st state
+		var st inventory.State
 		if r.Type == typeEKSComponent {
 			class, cst, ok := eksDefaultNodeGroupClass(r)
 			if !ok {
@@ -126,7 +129,7 @@ var instanceClassAllowed = Rule{
 		} else {
 			// Absent: the type's default applies (node groups: t3.medium),
 			// or a launch template leaves the choice to its node group.
-			classes, st = stringsAt(r, field)
+			classes, st = r.StringsAt(field)
 		}
 		allowed := AllowedClasses(c.Environment)
 		var out []Finding
@@ -137,7 +140,7 @@ var instanceClassAllowed = Rule{
 			out = append(out, fail("%s %s is not allowed in %s; allowed: %s",
 				field, class, envName(c.Environment), strings.Join(sameFamily(allowed, class), ", ")))
 		}
-		if opaque(st) {
+		if st.Opaque() {
 			out = append(out, cannotVerify(strings.Fields(field)[0], st))
 		}
 		return out
@@ -178,11 +181,11 @@ var logGroupRetention = Rule{
 	Dev:         Mandatory, Prod: Mandatory,
 	Types: []string{typeLogGroup},
 	Check: func(r inventory.Resource, _ Context) []Finding {
-		n, st := numAt(r, "retentionInDays")
+		n, st := r.NumberAt("retentionInDays")
 		switch {
-		case opaque(st):
+		case st.Opaque():
 			return []Finding{cannotVerify("retentionInDays", st)}
-		case st == absent || n <= 0:
+		case st == inventory.StateAbsent || n <= 0:
 			return []Finding{fail("retentionInDays is not set: the logs would be kept, and paid for, forever")}
 		}
 		return nil

@@ -31,8 +31,8 @@ var sgNoWorldIngress = Rule{
 		switch r.Type {
 		case typeSGIngressRule:
 			// Only this kind of rule can carry the load-balancer exception.
-			role, st := lookup(r, "tags."+PublicLoadBalancerTagKey)
-			if opaque(st) {
+			role, st := r.Lookup("tags." + PublicLoadBalancerTagKey)
+			if st.Opaque() {
 				return unlessDecidedBy(checkIngress(r, "", "cidrIpv4", "cidrIpv6", "ipProtocol", false),
 					checkIngress(r, "", "cidrIpv4", "cidrIpv6", "ipProtocol", true),
 					cannotVerify("tags."+PublicLoadBalancerTagKey, st))
@@ -40,16 +40,16 @@ var sgNoWorldIngress = Rule{
 			return checkIngress(r, "", "cidrIpv4", "cidrIpv6", "ipProtocol", role == PublicLoadBalancerTagValue)
 		case typeSGRule:
 			fs := checkIngress(r, "", "cidrBlocks", "ipv6CidrBlocks", "protocol", false)
-			switch kind, st := strAt(r, "type"); {
-			case opaque(st):
+			switch kind, st := r.StringAt("type"); {
+			case st.Opaque():
 				return unlessDecidedBy(fs, nil, cannotVerify("type", st))
 			case kind != "ingress":
 				return nil
 			}
 			return fs
 		default: // inline ingress blocks of a security group
-			blocks, st := listAt(r, "ingress")
-			if opaque(st) {
+			blocks, st := r.ListAt("ingress")
+			if st.Opaque() {
 				return []Finding{cannotVerify("ingress", st)}
 			}
 			var out []Finding
@@ -57,7 +57,7 @@ var sgNoWorldIngress = Rule{
 				label := fmt.Sprintf("ingress.%d.", i)
 				m, ok := b.(map[string]any)
 				if !ok {
-					if _, bst := classify(b); opaque(bst) {
+					if _, bst := inventory.Classify(b); bst.Opaque() {
 						out = append(out, cannotVerify(strings.TrimSuffix(label, "."), bst))
 					}
 					continue
@@ -101,8 +101,8 @@ func checkIngress(r inventory.Resource, label, v4, v6, protoField string, allowL
 	var world []string
 	var out []Finding
 	for _, field := range []string{v4, v6} {
-		cidrs, st := stringsAt(r, field)
-		if opaque(st) {
+		cidrs, st := r.StringsAt(field)
+		if st.Opaque() {
 			out = append(out, cannotVerify(label+field, st))
 		}
 		for _, c := range cidrs {
@@ -120,25 +120,25 @@ func checkIngress(r inventory.Resource, label, v4, v6, protoField string, allowL
 		where = strings.TrimSuffix(label, ".") + ": "
 	}
 	src := strings.Join(world, ", ")
-	proto, pst := strAt(r, protoField)
-	from, fst := numAt(r, "fromPort")
-	to, tst := numAt(r, "toPort")
+	proto, pst := r.StringAt(protoField)
+	from, fst := r.NumberAt("fromPort")
+	to, tst := r.NumberAt("toPort")
 	switch {
-	case pst == known && (proto == "-1" || strings.EqualFold(proto, "all")):
+	case pst == inventory.StateKnown && (proto == "-1" || strings.EqualFold(proto, "all")):
 		return append(out, fail("%singress from %s on all protocols (%s = -1)", where, src, label+protoField))
-	case opaque(pst):
+	case pst.Opaque():
 		return append(out, cannotVerify(label+protoField, pst))
-	case opaque(fst):
+	case fst.Opaque():
 		return append(out, cannotVerify(label+"fromPort", fst))
-	case opaque(tst):
+	case tst.Opaque():
 		return append(out, cannotVerify(label+"toPort", tst))
 	}
 	tcp := strings.EqualFold(proto, "tcp") || proto == "6"
-	if allowLB && tcp && fst == known && tst == known && from == 443 && to == 443 {
+	if allowLB && tcp && fst == inventory.StateKnown && tst == inventory.StateKnown && from == 443 && to == 443 {
 		return out
 	}
 	ports := fmt.Sprintf("%g-%g", from, to)
-	if fst == known && tst == known && from == to {
+	if fst == inventory.StateKnown && tst == inventory.StateKnown && from == to {
 		ports = fmt.Sprintf("%g", from)
 	}
 	msg := fmt.Sprintf("%singress from %s on %s port %s", where, src, proto, ports)

@@ -53,11 +53,11 @@ var rdsBackupRetention = Rule{
 	Dev:         Advisory, Prod: Mandatory,
 	Types: []string{typeRDSInstance},
 	Check: func(r inventory.Resource, _ Context) []Finding {
-		n, st := numAt(r, "backupRetentionPeriod")
+		n, st := r.NumberAt("backupRetentionPeriod")
 		switch st {
-		case unknown, secret:
+		case inventory.StateUnknown, inventory.StateSecret:
 			return []Finding{cannotVerify("backupRetentionPeriod", st)}
-		case absent:
+		case inventory.StateAbsent:
 			return []Finding{fail("backupRetentionPeriod is not set (AWS default 1 day): need >= %d", minBackupRetentionDays)}
 		}
 		if n < minBackupRetentionDays {
@@ -87,13 +87,13 @@ var rdsManagedCredentials = Rule{
 	Types: []string{typeRDSInstance},
 	Check: func(r inventory.Resource, _ Context) []Finding {
 		var out []Finding
-		managed, mst := boolAt(r, "manageMasterUserPassword")
-		iam, ist := boolAt(r, "iamDatabaseAuthenticationEnabled")
+		managed, mst := r.BoolAt("manageMasterUserPassword")
+		iam, ist := r.BoolAt("iamDatabaseAuthenticationEnabled")
 		switch {
-		case mst == known && managed || ist == known && iam:
-		case opaque(mst):
+		case mst == inventory.StateKnown && managed || ist == inventory.StateKnown && iam:
+		case mst.Opaque():
 			out = append(out, cannotVerify("manageMasterUserPassword", mst))
-		case opaque(ist):
+		case ist.Opaque():
 			out = append(out, cannotVerify("iamDatabaseAuthenticationEnabled", ist))
 		default:
 			out = append(out, fail("neither manageMasterUserPassword nor iamDatabaseAuthenticationEnabled is true: "+
@@ -101,7 +101,7 @@ var rdsManagedCredentials = Rule{
 		}
 		// A secret password (pulumi.ToSecret, a random password) is allowed
 		// with IAM authentication, which still needs a master password.
-		if _, st := strAt(r, "password"); st == known {
+		if _, st := r.StringAt("password"); st == inventory.StateKnown {
 			out = append(out, fail("password is set in plaintext: use manageMasterUserPassword, or at least a secret"))
 		}
 		return out
@@ -118,11 +118,11 @@ var rdsForceSSL = Rule{
 		if r.Type == typeRDSParameterGroup {
 			return parameterGroupForcesSSL(r)
 		}
-		name, st := strAt(r, "parameterGroupName")
+		name, st := r.StringAt("parameterGroupName")
 		switch {
-		case opaque(st):
+		case st.Opaque():
 			return []Finding{cannotVerify("parameterGroupName", st)}
-		case st == absent:
+		case st == inventory.StateAbsent:
 			return []Finding{fail("parameterGroupName is not set: the engine's default parameter group does not force SSL")}
 		case strings.HasPrefix(name, "default."):
 			return []Finding{fail("parameterGroupName %q is a default parameter group, which does not force SSL", name)}
@@ -143,8 +143,8 @@ var rdsForceSSL = Rule{
 			if r.Type != typeRDSInstance {
 				continue
 			}
-			name, st := strAt(r, "parameterGroupName")
-			if st != known || strings.HasPrefix(name, "default.") {
+			name, st := r.StringAt("parameterGroupName")
+			if st != inventory.StateKnown || strings.HasPrefix(name, "default.") {
 				continue // reported by the resource check
 			}
 			g, ok := parameterGroupNamed(groups, name)
@@ -169,12 +169,12 @@ var rdsForceSSL = Rule{
 func parameterGroupNamed(groups []inventory.Resource, name string) (inventory.Resource, bool) {
 	var auto []inventory.Resource
 	for _, g := range groups {
-		switch n, st := strAt(g, "name"); st {
-		case known:
+		switch n, st := g.StringAt("name"); st {
+		case inventory.StateKnown:
 			if n == name {
 				return g, true
 			}
-		case absent:
+		case inventory.StateAbsent:
 			if strings.HasPrefix(name, g.Name+"-") {
 				auto = append(auto, g)
 			}
@@ -189,30 +189,30 @@ func parameterGroupNamed(groups []inventory.Resource, name string) (inventory.Re
 // parameterGroupForcesSSL checks a parameter group: a postgres family must
 // set rds.force_ssl = 1; other families pass.
 func parameterGroupForcesSSL(r inventory.Resource) []Finding {
-	family, st := strAt(r, "family")
+	family, st := r.StringAt("family")
 	switch {
-	case opaque(st):
+	case st.Opaque():
 		return []Finding{cannotVerify("family", st)}
 	case !strings.HasPrefix(family, "postgres"):
 		return nil
 	}
-	params, st := listAt(r, "parameters")
-	if opaque(st) {
+	params, st := r.ListAt("parameters")
+	if st.Opaque() {
 		return []Finding{cannotVerify("parameters", st)}
 	}
 	unknownParam := false
 	for i, p := range params {
-		name, nst := walk(p, "name")
-		if opaque(nst) {
+		name, nst := inventory.Walk(p, "name")
+		if nst.Opaque() {
 			unknownParam = true
 			continue
 		}
 		if name != "rds.force_ssl" {
 			continue
 		}
-		value, vst := walk(p, "value")
+		value, vst := inventory.Walk(p, "value")
 		switch {
-		case opaque(vst):
+		case vst.Opaque():
 			return []Finding{cannotVerify(fmt.Sprintf("parameters.%d.value", i), vst)}
 		case fmt.Sprint(value) == "1":
 			return nil

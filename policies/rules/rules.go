@@ -54,6 +54,12 @@ type Settings struct {
 	Usage cost.Usage
 	// At is the evaluation date for pricing; zero means now.
 	At time.Time
+	// Estimate is the stack's cost estimate when the caller has priced the
+	// stack already (the offline review does, for its report): cost-ceiling
+	// judges it instead of pricing the stack a second time. It must cover
+	// the resources being checked; nil means cost-ceiling prices them with
+	// Usage and At (the policy pack).
+	Estimate *cost.Estimate
 	// Overrides replaces a rule's level by rule ID (the pack fills it from
 	// the CLI's policy config, --policy-pack-config); optional.
 	Overrides map[string]Enforcement

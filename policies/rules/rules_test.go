@@ -465,3 +465,20 @@ func TestEngineViewOfEKSComponents(t *testing.T) {
 		t.Error("a component with inputs but no encryption must fail")
 	}
 }
+
+// untaggable_gen.go must come from the pulumi-aws SDK that go.mod selects:
+// bumping the SDK without `go generate ./policies/rules` fails here.
+func TestUntaggableListIsFromGoModsSDK(t *testing.T) {
+	raw, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	module, generated, _ := strings.Cut(untaggableFrom, " ")
+	m := regexp.MustCompile(`(?m)^\s*(?:require\s+)?` + regexp.QuoteMeta(module) + `\s+(v\S+)`).FindSubmatch(raw)
+	if m == nil {
+		t.Fatalf("go.mod does not require %s", module)
+	}
+	if required := string(m[1]); required != generated {
+		t.Errorf("untaggable_gen.go was generated from %s %s, go.mod requires %s: run go generate ./policies/rules", module, generated, required)
+	}
+}

@@ -71,9 +71,12 @@ var costCeiling = Rule{
 			return []Finding{fail("%s is not configured (%s): set the stack's monthly cost ceiling in USD",
 				ConfigMonthlyCeiling, cost.FormatUSD(s.CeilingUSD))}, nil
 		}
-		est, out, err := EstimateCost(rs, s)
-		if err != nil {
-			return nil, err
+		est, out := s.Estimate, []Finding(nil)
+		if est == nil {
+			var err error
+			if est, out, err = estimateCost(rs, s); err != nil {
+				return nil, err
+			}
 		}
 		total := est.MonthlyUSD
 		judged, headroom := cost.Judge(total, s.CeilingUSD)
@@ -98,14 +101,13 @@ var costCeiling = Rule{
 	},
 }
 
-// EstimateCost prices the stack's resources the way cost-ceiling does. A
-// resource the model cannot price (no price row, an unknown type, an input
-// it needs unknown during preview) is left out of the estimate and comes
-// back as a finding instead: advisory if the resource has an unknown input,
-// mandatory otherwise (an unpriced resource means the ceiling cannot be
-// checked). It is exported so the offline review shows the numbers the rule
-// judged.
-func EstimateCost(rs []inventory.Resource, s Settings) (*cost.Estimate, []Finding, error) {
+// estimateCost prices the stack's resources for cost-ceiling when the
+// caller has not (Settings.Estimate). A resource the model cannot price (no
+// price row, an unknown type, an input it needs unknown during preview) is
+// left out of the estimate and comes back as a finding instead: advisory if
+// the resource has an unknown input, mandatory otherwise (an unpriced
+// resource means the ceiling cannot be checked).
+func estimateCost(rs []inventory.Resource, s Settings) (*cost.Estimate, []Finding, error) {
 	m, err := loadCostModel()
 	if err != nil {
 		return nil, nil, fmt.Errorf("load cost model: %w", err)
@@ -136,7 +138,7 @@ func EstimateCost(rs []inventory.Resource, s Settings) (*cost.Estimate, []Findin
 		}
 		msg := "cannot price: " + errors.Join(errs...).Error()
 		msg = strings.ReplaceAll(msg, "\n", "; ") + "; left out of the monthly total"
-		out = append(out, Finding{URN: r.URN, Message: msg, Advisory: hasUnknown(r.Inputs)})
+		out = append(out, Finding{URN: r.URN, Message: msg, Advisory: r.HasUnknown()})
 	}
 	if est, err = m.Estimate(keep, u, at); err != nil {
 		return nil, nil, fmt.Errorf("estimate monthly cost: %w", err)
@@ -166,27 +168,6 @@ func unpricedResources(err error) (map[string][]error, bool) {
 		}
 	}
 	return out, true
-}
-
-// hasUnknown reports whether v holds an unknown value anywhere.
-func hasUnknown(v any) bool {
-	switch v := v.(type) {
-	case inventory.Unknown:
-		return true
-	case map[string]any:
-		for _, e := range v {
-			if hasUnknown(e) {
-				return true
-			}
-		}
-	case []any:
-		for _, e := range v {
-			if hasUnknown(e) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // previewAssumptions lists what the estimate assumed for inputs unknown

@@ -2,6 +2,10 @@
 
 package rules
 
+// untaggableFrom is the SDK the list was generated from; a test compares it
+// with go.mod, so bumping pulumi-aws without regenerating fails.
+const untaggableFrom = "github.com/pulumi/pulumi-aws/sdk/v6 v6.83.4"
+
 // untaggable lists the aws: resource types that take no tags map.
 var untaggable = map[string]bool{
 	"aws:accessanalyzer/archiveRule:ArchiveRule":                                                  true,
