@@ -18,7 +18,6 @@ import (
 	_ "net/http/pprof" // served only on PPROF_ADDR (DefaultServeMux), never on LISTEN_ADDR
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -144,11 +143,8 @@ func serve(ctx context.Context, _ []string) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
-	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
-		// Opt-in profiling for load tests: loopback only, never in production.
-		if !strings.HasPrefix(addr, "127.0.0.1:") && !strings.HasPrefix(addr, "localhost:") {
-			return fmt.Errorf("PPROF_ADDR: must be a loopback address (127.0.0.1:port)")
-		}
+	if addr := cfg.PprofAddr; addr != "" {
+		// Opt-in profiling for load tests; config.Load admits loopback addresses only.
 		go func() { log.Warn("pprof listening", "addr", addr, "err", http.ListenAndServe(addr, nil)) }()
 	}
 	if cfg.HeartbeatURL != "" {
