@@ -5,7 +5,7 @@
 //	tenantd reconcile          finish or roll back interrupted on/offboardings
 //
 // Configuration comes from environment variables; see service/README.md.
-// (A cost-report subcommand may be added by service/internal/costreport.)
+// The daily cost report is a separate binary, service/cmd/costreport.
 package main
 
 import (
