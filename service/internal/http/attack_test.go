@@ -15,6 +15,68 @@ import (
 	"github.com/tenantco/platform/service/internal/testenv"
 )
 
+// TestAttack_Surrogates: lone UTF-16 surrogate escapes in data, as a data
+// key, in the name, or as a reversed pair, are refused with 400 naming the
+// field (they were 500: jsonb refuses them, encoding/json does not); a valid
+// pair is stored and read back.
+func TestAttack_Surrogates(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	a := e.onboard("surrogates", tenant.TierPro)
+	for _, c := range []struct{ body, field string }{
+		{`{"name":"a","data":"\ud800"}`, "data"},
+		{`{"name":"a","data":"\udc00"}`, "data"},
+		{`{"name":"a","data":"\udc00\ud800"}`, "data"},
+		{`{"name":"a","data":"x\ud800y"}`, "data"},
+		{`{"name":"a","data":{"\ud800":1}}`, "data"},
+		{`{"name":"a","data":{"ok":[{"\udc00":"v"}]}}`, "data"},
+		{`{"name":"\ud800","data":1}`, "name"},
+		{`{"name":"a\udc00\ud800b"}`, "name"},
+	} {
+		r := e.do("POST", "/v1/items", a.APIKey, c.body)
+		var b struct{ Error struct{ Code, Field string } }
+		r.json(t, &b)
+		if r.Status != 400 || b.Error.Code != "invalid" || b.Error.Field != c.field {
+			t.Errorf("%s: %d %s (want 400 invalid field %s)", c.body, r.Status, r.Body, c.field)
+		}
+	}
+	// Admin bodies go through the same edge.
+	expect(t, e.do("POST", "/v1/tenants", adminToken, `{"slug":"\ud800abc","tier":"free"}`), 400, "invalid")
+	// A valid pair is text.
+	r := e.do("POST", "/v1/items", a.APIKey, `{"name":"\ud83d\ude00","data":{"\ud83d\ude00":"\ud83d\ude00"}}`)
+	expect(t, r, 201, "")
+	var it tenant.Item
+	r.json(t, &it)
+	if it.Name != "😀" || string(it.Data) != `{"😀":"😀"}` {
+		t.Fatalf("valid pair read back as %q %s", it.Name, it.Data)
+	}
+}
+
+// TestAttack_EscapedBackslashIsNotNUL: "C:\\u0000dir" is an escaped backslash
+// followed by the text u0000 (six characters, not a NUL) and is stored as
+// sent; only a real NUL escape is refused.
+func TestAttack_EscapedBackslashIsNotNUL(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	a := e.onboard("backslash", tenant.TierPro)
+	for _, data := range []string{`"C:\\u0000dir"`, `{"path":"C:\\u0000dir"}`, `["\\\\u0000"]`} {
+		r := e.do("POST", "/v1/items", a.APIKey, `{"name":"p","data":`+data+`}`)
+		expect(t, r, 201, "")
+		var it tenant.Item
+		r.json(t, &it)
+		got := e.do("GET", "/v1/items/"+it.ID, a.APIKey, nil)
+		var back tenant.Item
+		got.json(t, &back)
+		if !jsonEqual(back.Data, []byte(data)) {
+			t.Errorf("%s read back as %s", data, back.Data)
+		}
+	}
+	for _, data := range []string{`"\u0000"`, `"C:\\\u0000dir"`, `{"k":["a\u0000"]}`} {
+		r := e.do("POST", "/v1/items", a.APIKey, `{"name":"p","data":`+data+`}`)
+		if r.Status != 400 || !strings.Contains(string(r.Body), `"field":"data"`) {
+			t.Errorf("%s: %d %s", data, r.Status, r.Body)
+		}
+	}
+}
+
 // TestAttack_MetricCardinality: thousands of made-up methods and paths,
 // without credentials, add no metric series (each was one: 20,000 of them
 // made /metrics 31 MB and never shrank). Labels come from bounded sets.

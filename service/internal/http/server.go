@@ -3,6 +3,7 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -174,16 +175,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // decode reads one JSON object of at most limit bytes, refusing unknown
-// fields and trailing data.
+// fields, trailing data and lone UTF-16 surrogate escapes. encoding/json
+// would turn "\ud800" into U+FFFD in a string field and keep it verbatim in
+// a json.RawMessage, which PostgreSQL then refuses; both are refused here,
+// naming the top-level field that held it.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return tenant.Errorf(tenant.EINVALID, "body is larger than %d bytes", limit)
 		}
+		return tenant.Errorf(tenant.EINVALID, "body could not be read")
+	}
+	if f, err := tenant.ScanJSON(body); err == nil && f.LoneSurrogate {
+		msg := "JSON strings must be valid Unicode: a \\ud800-\\udfff escape must be a high surrogate directly followed by a low one"
+		if f.LoneSurrogateAt != "" && len(f.LoneSurrogateAt) <= 64 {
+			return tenant.FieldError(f.LoneSurrogateAt, "%s: %s", f.LoneSurrogateAt, msg)
+		}
+		return tenant.Errorf(tenant.EINVALID, "%s", msg)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) && ute.Field != "" {
 			return tenant.FieldError(ute.Field, "%s has the wrong JSON type", ute.Field)
