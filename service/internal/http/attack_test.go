@@ -133,3 +133,88 @@ func TestAttack_MetricCardinality(t *testing.T) {
 		t.Fatalf("labels carry request text:\n%s", body)
 	}
 }
+
+// tenantdRSSBoundMiB is the resident-memory bound service/README.md
+// documents ("Memory"): the peak resident set (VmHWM) of tenantd under the
+// attack below. Before the fix one list of amplified items was 157 MB and
+// four in parallel took tenantd to 2.1 GB.
+const tenantdRSSBoundMiB = 128
+
+// TestAttack_AmplificationAndLists runs tenantd as its own process. Bodies
+// that jsonb would store expanded are refused naming data; then a tenant
+// holding 2.5 MB of maximal items is listed by 16 clients in parallel, each
+// following next_cursor to the end five times: every page is within the
+// documented page bound, every traversal returns each item once, and the
+// process's peak resident memory stays under tenantdRSSBoundMiB.
+func TestAttack_AmplificationAndLists(t *testing.T) {
+	p := startTenantd(t, "TIER_LIMITS=pro=rate:1000000,burst:1000000")
+	a := p.onboard("amplify", tenant.TierPro)
+	for _, data := range []string{
+		numList("1e300", 10600), numList("-1E+300", 8000), numList("1e-300", 9100), numList("0.0e-300", 7100),
+		numList("0", 32000), // 64 KiB sent, 96 KiB stored: ", " between elements
+		`{"a":` + numList("1e300", 10000) + `}`,
+	} {
+		r := p.do("POST", "/v1/items", a.APIKey, `{"name":"amp","data":`+data+`}`)
+		if r.Status != 400 || !strings.Contains(string(r.Body), `"field":"data"`) {
+			t.Fatalf("amplifying body of %d bytes: %d %.200s", len(data), r.Status, r.Body)
+		}
+	}
+	expect(t, p.do("POST", "/v1/items", a.APIKey, `{"name":"one","data":[1e300]}`), 201, "")
+
+	// 40 items of ~64 KiB as stored: 2.5 MB, three pages by bytes.
+	fill := strings.Repeat("<&>", (tenant.MaxItemBytes-200)/3) // HTML escaping would make each 6 bytes
+	for i := range 40 {
+		expect(t, p.do("POST", "/v1/items", a.APIKey, fmt.Sprintf(`{"name":"big-%02d","data":"%s"}`, i, fill)), 201, "")
+	}
+	for _, q := range []struct{ query, field string }{{"limit=0", "limit"}, {"limit=201", "limit"}, {"limit=x", "limit"},
+		{"cursor=x", "cursor"}, {"cursor=" + tenant.NewID(), "cursor"}, {"cursor=MTIzLjQ1", "cursor"}} {
+		r := p.do("GET", "/v1/items?"+q.query, a.APIKey, nil)
+		if r.Status != 400 || !strings.Contains(string(r.Body), `"field":"`+q.field+`"`) {
+			t.Errorf("GET /v1/items?%s: %d %s", q.query, r.Status, r.Body)
+		}
+	}
+	const maxBody = tenant.MaxPageBytes + tenant.MaxItemBytes + tenant.MaxPageItems*1400
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				seen := map[string]bool{}
+				cursor := ""
+				for pages := 0; ; pages++ {
+					r := p.do("GET", "/v1/items?limit=200&cursor="+cursor, a.APIKey, nil)
+					if r.Status != 200 || len(r.Body) > maxBody || pages > 10 {
+						t.Errorf("page %d: %d, %d bytes (bound %d)", pages, r.Status, len(r.Body), maxBody)
+						return
+					}
+					var page tenant.ItemPage
+					r.json(t, &page)
+					for _, it := range page.Items {
+						if seen[it.ID] {
+							t.Errorf("%s listed twice", it.Name)
+						}
+						seen[it.ID] = true
+					}
+					if cursor = page.NextCursor; cursor == "" {
+						break
+					}
+				}
+				if len(seen) != 41 {
+					t.Errorf("a traversal saw %d of 41 items", len(seen))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	rss, hwm := p.memKiB()
+	t.Logf("tenantd after 16 parallel list clients: VmRSS %d MiB, VmHWM %d MiB (bound %d MiB)", rss>>10, hwm>>10, tenantdRSSBoundMiB)
+	if hwm > tenantdRSSBoundMiB<<10 {
+		t.Fatalf("tenantd peaked at %d MiB resident, over the documented %d MiB", hwm>>10, tenantdRSSBoundMiB)
+	}
+}
+
+// numList is an array of count copies of the number n.
+func numList(n string, count int) string {
+	return "[" + strings.TrimSuffix(strings.Repeat(n+",", count), ",") + "]"
+}

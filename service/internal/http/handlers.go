@@ -154,13 +154,20 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, it)
 }
 
+// listItems serves one page (tenant/page.go): ?limit=1..200 (default 50)
+// and ?cursor= from the previous page's next_cursor.
 func (s *Server) listItems(w http.ResponseWriter, r *http.Request) {
-	items, err := s.Items.ListItems(r.Context(), scopeOf(r).p, 50)
+	q, err := tenant.ParsePageQuery(r.URL.Query().Get("limit"), r.URL.Query().Get("cursor"))
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	page, err := s.Items.ListPage(r.Context(), scopeOf(r).p, q)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (s *Server) getItem(w http.ResponseWriter, r *http.Request) {

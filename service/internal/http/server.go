@@ -171,7 +171,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	// HTML escaping would print each <, > and & of stored JSON as six bytes
+	// (\u003c): a response up to six times the stored item. The body is
+	// application/json with nosniff, never HTML.
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
 // decode reads one JSON object of at most limit bytes, refusing unknown

@@ -151,12 +151,52 @@ func scanItem(row pgx.Row) (*tenant.Item, error) {
 	return &it, nil
 }
 
-// ListItems returns the newest items first.
+// ListItems returns the first page's items, newest first.
 func (s *ItemService) ListItems(ctx context.Context, p *tenant.Principal, limit int) ([]tenant.Item, error) {
-	if limit <= 0 || limit > 200 {
-		limit = 50
+	if limit <= 0 || limit > tenant.MaxPageItems {
+		limit = tenant.DefaultPageItems
 	}
-	br := s.db.sendTenant(ctx, p, "list", `SELECT id::text, name, data::text, created_at FROM items ORDER BY created_at DESC, id LIMIT $1::int`, limit)
+	page, err := s.ListPage(ctx, p, tenant.PageQuery{Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	return page.Items, nil
+}
+
+// listSQL and listAfterSQL return up to $1+1 rows of a page in the order of
+// the items_created_at index, with the stored size of the items before each
+// row (a running sum that streams: the index scan stops at the limit). A row
+// whose predecessors already hold MaxPageBytes ($4) comes back without its
+// data, so no more than one page of item data is ever read or sent; its
+// presence, like the row past the limit, only says that another page exists.
+// listAfterSQL starts after the cursor ($2, $3): created_at <= $2 is the
+// index range, the rest breaks ties on id.
+const (
+	listSQL = `WITH p AS (
+	SELECT id, name, data, created_at, sum(size) OVER (ORDER BY created_at DESC, id ROWS UNBOUNDED PRECEDING) - size AS before
+	FROM items ORDER BY created_at DESC, id LIMIT $1::int + 1
+)
+SELECT id::text, name, CASE WHEN before < $2::bigint THEN data::text END, created_at FROM p ORDER BY created_at DESC, id`
+	listAfterSQL = `WITH p AS (
+	SELECT id, name, data, created_at, sum(size) OVER (ORDER BY created_at DESC, id ROWS UNBOUNDED PRECEDING) - size AS before
+	FROM items WHERE created_at <= $2::timestamptz AND (created_at < $2::timestamptz OR id > $3::uuid)
+	ORDER BY created_at DESC, id LIMIT $1::int + 1
+)
+SELECT id::text, name, CASE WHEN before < $4::bigint THEN data::text END, created_at FROM p ORDER BY created_at DESC, id`
+)
+
+// ListPage returns one page of the caller's items, newest first: at most
+// q.Limit items and tenant.MaxPageBytes of them as stored (at least one).
+func (s *ItemService) ListPage(ctx context.Context, p *tenant.Principal, q tenant.PageQuery) (*tenant.ItemPage, error) {
+	if q.Limit < 1 || q.Limit > tenant.MaxPageItems {
+		return nil, tenant.FieldError("limit", "limit must be an integer from 1 to %d", tenant.MaxPageItems)
+	}
+	var br pgx.BatchResults
+	if q.After == nil {
+		br = s.db.sendTenant(ctx, p, "list", listSQL, q.Limit, int64(tenant.MaxPageBytes))
+	} else {
+		br = s.db.sendTenant(ctx, p, "listafter", listAfterSQL, q.Limit, q.After.CreatedAt, q.After.ID, int64(tenant.MaxPageBytes))
+	}
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return nil, s.scopeErr(p, err)
@@ -165,20 +205,32 @@ func (s *ItemService) ListItems(ctx context.Context, p *tenant.Principal, limit 
 	if err != nil {
 		return nil, fmt.Errorf("list items: %w", err)
 	}
-	items := []tenant.Item{}
+	page := &tenant.ItemPage{Items: []tenant.Item{}}
+	more := false
 	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
+		var it tenant.Item
+		var data *string
+		if err := rows.Scan(&it.ID, &it.Name, &data, &it.CreatedAt); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("list items: %w", err)
 		}
-		items = append(items, *it)
+		if len(page.Items) == q.Limit || data == nil {
+			more = true
+			break // the rest are without data: Close drains them
+		}
+		it.Data = json.RawMessage(*data)
+		it.CreatedAt = it.CreatedAt.UTC()
+		page.Items = append(page.Items, it)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list items: %w", err)
 	}
-	return items, br.Close()
+	if more {
+		last := page.Items[len(page.Items)-1]
+		page.NextCursor = tenant.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.String()
+	}
+	return page, br.Close()
 }
 
 var errItemNotFound = tenant.Errorf(tenant.ENOTFOUND, "item not found")
