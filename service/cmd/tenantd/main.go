@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/tenantco/platform/service/internal/config"
 	thttp "github.com/tenantco/platform/service/internal/http"
 	"github.com/tenantco/platform/service/internal/postgres"
@@ -118,12 +120,14 @@ func serve(ctx context.Context, _ []string) error {
 
 	rdb := tredis.Open(tredis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, TLS: cfg.RedisTLS, PoolSize: 64})
 	defer rdb.Close()
+	breaker := postgres.NewBreakerStore(db)
+	carryOverBreakerLevel(ctx, log, rdb, cfg.RedisKeyPrefix, breaker)
 
 	srv := &thttp.Server{
 		Tenants:      tenants,
 		Items:        postgres.NewItemService(db),
 		Limiter:      tredis.NewRateLimiter(rdb, cfg.RedisKeyPrefix),
-		Breaker:      tredis.NewBreaker(rdb, cfg.RedisKeyPrefix),
+		Breaker:      breaker,
 		Limits:       cfg.TierLimits,
 		AdminToken:   cfg.AdminToken,
 		StripeSecret: cfg.StripeSecret,
@@ -165,6 +169,29 @@ func serve(ctx context.Context, _ []string) error {
 		return err
 	}
 	return nil
+}
+
+// carryOverBreakerLevel moves the cost breaker level that versions before
+// the PostgreSQL store kept in Redis into PostgreSQL, once: only when no level
+// was ever stored there, so a deploy during a freeze stays frozen. Best
+// effort: without Redis now there is nothing to carry over.
+func carryOverBreakerLevel(ctx context.Context, log *slog.Logger, rdb *goredis.Client, prefix string, b *postgres.BreakerStore) {
+	l, ok, err := tredis.LegacyBreakerLevel(ctx, rdb, prefix)
+	if err != nil {
+		log.Warn("could not read the legacy breaker level in Redis", "err", err)
+		return
+	}
+	if !ok {
+		return
+	}
+	seeded, err := b.SeedLevel(ctx, l)
+	if err != nil {
+		log.Warn("could not carry the legacy breaker level over", "level", l.String(), "err", err)
+		return
+	}
+	if seeded {
+		log.Warn("cost breaker level carried over from Redis to PostgreSQL", "level", l.String())
+	}
 }
 
 // heartbeat pings a BetterStack heartbeat URL every minute while ready, so a

@@ -6,10 +6,12 @@ package http_test
 // alone; docs/security.md lists each class with its control.
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tenantco/platform/service/internal/tenant"
 	"github.com/tenantco/platform/service/internal/testenv"
@@ -217,4 +219,140 @@ func TestAttack_AmplificationAndLists(t *testing.T) {
 // numList is an array of count copies of the number n.
 func numList(n string, count int) string {
 	return "[" + strings.TrimSuffix(strings.Repeat(n+",", count), ",") + "]"
+}
+
+// TestAttack_BreakerSurvivesRedisRestart: every level, set through one
+// replica, holds on both replicas after Redis restarts empty (it read back
+// "normal" after a freeze and reopened onboarding), in what GET /v1/breaker
+// says and in what onboarding and the free tier's limits do.
+func TestAttack_BreakerSurvivesRedisRestart(t *testing.T) {
+	rs := startRedis(t)
+	a := newEnv(t, envOpts{redisAddr: rs.addr, limits: "free=rate:100,burst:100"})
+	b := newEnv(t, envOpts{replicaOf: a, limits: "free=rate:100,burst:100"})
+	free := a.onboard("breaker-free", tenant.TierFree)
+	replicas := map[string]*env{"a": a, "b": b}
+	for i, level := range []string{"freeze", "warn", "emergency", "normal", "freeze"} {
+		setter := []*env{a, b}[i%2]
+		expect(t, setter.do("POST", "/v1/breaker", adminToken, map[string]string{"level": level}), 200, "")
+		rs.stop()
+		rs.start()
+		for name, e := range replicas {
+			var got struct{ Level string }
+			r := e.do("GET", "/v1/breaker", adminToken, nil)
+			expect(t, r, 200, "")
+			r.json(t, &got)
+			if got.Level != level {
+				t.Fatalf("set %s, Redis restarted: replica %s reads %q", level, name, got.Level)
+			}
+			r = e.do("POST", "/v1/tenants", adminToken, map[string]string{"slug": fmt.Sprintf("new-%s-%d", name, i), "tier": "free"})
+			wantPaused := level == "freeze" || level == "emergency"
+			if wantPaused && (r.Status != 503 || r.code() != "onboarding_paused" || r.Header.Get("Retry-After") == "") {
+				t.Fatalf("%s on replica %s after a Redis restart: free onboarding %d %s", level, name, r.Status, r.Body)
+			}
+			if !wantPaused && r.Status != 201 {
+				t.Fatalf("%s on replica %s after a Redis restart: free onboarding %d %s", level, name, r.Status, r.Body)
+			}
+			if level == "emergency" {
+				r := e.do("POST", "/v1/items", free.APIKey, map[string]any{"name": "w"})
+				if r.Status != 503 || r.code() != "read_only" || r.Header.Get("Retry-After") == "" {
+					t.Fatalf("emergency on replica %s: free write %d %q %s", name, r.Status, r.Header.Get("Retry-After"), r.Body)
+				}
+			}
+			wantLimit := map[bool]string{true: "50", false: "100"}[wantPaused]
+			if r := e.do("GET", "/v1/items", free.APIKey, nil); r.Header.Get("X-RateLimit-Limit") != wantLimit {
+				t.Fatalf("%s on replica %s: free tier limit %q, want %s", level, name, r.Header.Get("X-RateLimit-Limit"), wantLimit)
+			}
+		}
+	}
+}
+
+// TestBreaker_LegacyRedisLevelCarriedOver: a level older versions kept in
+// Redis is moved into PostgreSQL at start, so a deploy during a freeze stays
+// frozen.
+func TestBreaker_LegacyRedisLevelCarriedOver(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	if err := rdb.Set(context.Background(), prefix+"breaker", "2", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	p := startTenantd(t, "REDIS_KEY_PREFIX="+prefix)
+	r := p.do("GET", "/v1/breaker", adminToken, nil)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"freeze"`) {
+		t.Fatalf("legacy level 2 (freeze) in Redis, tenantd reads %d %s", r.Status, r.Body)
+	}
+	// PostgreSQL is the truth from now on: Redis losing the key changes nothing.
+	rdb.Del(context.Background(), prefix+"breaker")
+	expect(t, p.do("POST", "/v1/tenants", adminToken, map[string]string{"slug": "legacy-free", "tier": "free"}), 503, "onboarding_paused")
+}
+
+// TestAttack_DatabaseDown: with PostgreSQL unreachable every route that
+// needs it answers 503 unavailable with Retry-After (it was 500 internal
+// while /readyz said 503), whichever layer notices first: the breaker read,
+// authentication, the item store, the ledger. When PostgreSQL is back, so is
+// the service.
+func TestAttack_DatabaseDown(t *testing.T) {
+	proxy := &tcpProxy{}
+	e := newEnv(t, envOpts{dbProxy: proxy})
+	a := e.onboard("outage-a", tenant.TierPro)
+	b := e.onboard("outage-b", tenant.TierPro) // never authenticated before the outage
+	it := e.createItem(a.APIKey, "a-1", nil)
+	type request struct {
+		method, path, token string
+		body                any
+	}
+	requests := []request{
+		{"GET", "/v1/items", a.APIKey, nil},
+		{"GET", "/v1/items/" + it.ID, a.APIKey, nil},
+		{"POST", "/v1/items", a.APIKey, map[string]any{"name": "a-2"}},
+		{"DELETE", "/v1/items/" + it.ID, a.APIKey, nil},
+		{"GET", "/v1/items", b.APIKey, nil},
+		{"POST", "/v1/tenants", adminToken, map[string]string{"slug": "during-outage", "tier": "pro"}},
+		{"GET", "/v1/tenants/" + a.ID, adminToken, nil},
+		{"PATCH", "/v1/tenants/" + a.ID, adminToken, map[string]string{"tier": "starter"}},
+		{"DELETE", "/v1/tenants/" + b.ID, adminToken, nil},
+		{"GET", "/v1/breaker", adminToken, nil},
+		{"POST", "/v1/breaker", adminToken, map[string]string{"level": "warn"}},
+	}
+	check := func(phase string, requests []request) {
+		t.Helper()
+		for _, q := range requests {
+			r := e.do(q.method, q.path, q.token, q.body)
+			if r.Status != 503 || r.code() != "unavailable" || r.Header.Get("Retry-After") == "" {
+				t.Errorf("%s, %s %s: %d Retry-After %q %s", phase, q.method, q.path, r.Status, r.Header.Get("Retry-After"), r.Body)
+			}
+		}
+	}
+	// The breaker level cached (as between its reads in production): the
+	// item store and the ledger meet the outage themselves.
+	e.breaker.TTL = time.Hour
+	expect(t, e.do("GET", "/v1/breaker", adminToken, nil), 200, "")
+	proxy.down()
+	var writes []request // GET /v1/breaker answers from the cache
+	for _, q := range requests {
+		if q.method != "GET" || q.path != "/v1/breaker" {
+			writes = append(writes, q)
+		}
+	}
+	check("breaker cached", writes)
+	// Not cached: the breaker read meets it first.
+	e.breaker.TTL = 0
+	check("breaker read", requests)
+	r := e.do("GET", "/readyz", "", nil)
+	if r.Status != 503 || !strings.Contains(string(r.Body), `"postgres":"unreachable"`) {
+		t.Fatalf("readyz: %d %s", r.Status, r.Body)
+	}
+	// Back: pooled connections the outage broke fail once each (503, not
+	// 500) and are replaced, so a bounded number of attempts gets through.
+	proxy.up()
+	for _, q := range []request{{"GET", "/v1/items/" + it.ID, a.APIKey, nil}, {"GET", "/v1/items", b.APIKey, nil},
+		{"POST", "/v1/tenants", adminToken, map[string]string{"slug": "after-outage", "tier": "pro"}}} {
+		for attempt := 0; ; attempt++ {
+			r := e.do(q.method, q.path, q.token, q.body)
+			if r.Status == 200 || r.Status == 201 {
+				break
+			}
+			if r.Status != 503 || attempt == 50 {
+				t.Fatalf("after the outage, %s %s (attempt %d): %d %s", q.method, q.path, attempt, r.Status, r.Body)
+			}
+		}
+	}
 }

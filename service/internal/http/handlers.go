@@ -24,8 +24,7 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
 	}
 	level, err := s.Breaker.Level(r.Context())
 	if err != nil {
-		s.Logger.Warn("breaker unavailable, refusing onboarding", "err", err)
-		s.error(w, r, tenant.Errorf(tenant.EUNAVAILABLE, "cost breaker state unavailable; retry later"))
+		s.error(w, r, tenant.Unavailable("cost breaker state unavailable; retry later", err))
 		return
 	}
 	if !level.OnboardingAllowed(req.Tier) {
@@ -86,7 +85,7 @@ func (s *Server) deleteTenant(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getBreaker(w http.ResponseWriter, r *http.Request) {
 	l, err := s.Breaker.Level(r.Context())
 	if err != nil {
-		s.error(w, r, tenant.Errorf(tenant.EUNAVAILABLE, "cost breaker state unavailable"))
+		s.error(w, r, tenant.Unavailable("cost breaker state unavailable; retry later", err))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"level": l.String()})

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,17 +28,48 @@ type proc struct {
 	cmd *exec.Cmd
 }
 
-// startTenantd builds cmd/tenantd and serves it on a free loopback port.
-// extra are more environment variables (NAME=value).
+var (
+	buildOnce sync.Once
+	binDir    string
+	bin       string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// tenantdBinary builds cmd/tenantd from this checkout once per test run.
+func tenantdBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "tenantd-test-bin-"); buildErr != nil {
+			return
+		}
+		bin = filepath.Join(binDir, "tenantd")
+		_, here, _, _ := runtime.Caller(0)
+		build := exec.Command("go", "build", "-o", bin, "./cmd/tenantd")
+		build.Dir = filepath.Join(filepath.Dir(here), "..", "..")
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./service/cmd/tenantd: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return bin
+}
+
+// startTenantd serves cmd/tenantd on a free loopback port with a database
+// and Redis prefix of its own. extra are more environment variables
+// (NAME=value; a later one wins, so REDIS_KEY_PREFIX may be given).
 func startTenantd(t *testing.T, extra ...string) *proc {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tenantd")
-	_, here, _, _ := runtime.Caller(0)
-	build := exec.Command("go", "build", "-o", bin, "./cmd/tenantd")
-	build.Dir = filepath.Join(filepath.Dir(here), "..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./service/cmd/tenantd: %v\n%s", err, out)
-	}
+	bin := tenantdBinary(t)
 	tdb := testenv.NewDatabase(t)
 	_, prefix := testenv.Redis(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")

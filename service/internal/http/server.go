@@ -150,18 +150,30 @@ func errorBody(err error) errorJSON {
 	return b
 }
 
-// error writes err as JSON; internal errors are logged and never shown.
+// defaultRetryAfter is sent with every 503 whose handler did not choose a
+// value (a dependency outage): clients and load balancers back off instead
+// of retrying at once.
+const defaultRetryAfter = "2"
+
+// error writes err as JSON; internal errors are logged and never shown,
+// unavailability is logged with its cause. Every 503 carries Retry-After.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	code := tenant.ErrorCode(err)
 	status, ok := statusByCode[code]
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if code == tenant.EINTERNAL {
+	switch code {
+	case tenant.EINTERNAL:
 		s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	case tenant.EUNAVAILABLE:
+		s.Logger.Warn("unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tenantd"`)
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", defaultRetryAfter)
 	}
 	writeJSON(w, status, errorBody(err))
 }
@@ -260,8 +272,7 @@ func (s *Server) requireTenant(next http.Handler) http.Handler {
 		level, err := s.Breaker.Level(r.Context())
 		if err != nil {
 			s.metrics.rateDecisions.WithLabelValues(string(p.Tier), "error").Inc()
-			s.error(w, r, tenant.Errorf(tenant.EUNAVAILABLE, "limits cannot be checked right now; retry later"))
-			s.Logger.Warn("breaker unavailable, refusing", "err", err)
+			s.error(w, r, tenant.Unavailable("limits cannot be checked right now; retry later", err))
 			return
 		}
 		lim := s.Limits[p.Tier].Effective(p.Tier, level)

@@ -115,7 +115,8 @@ SELECT id::text, name, data::text, created_at FROM i`
 // CreateItem inserts an item unless it would take the tenant over its item
 // count or storage quota. The usage row is updated in the same statement, so
 // concurrent inserts serialize on it and the quota is never exceeded.
-func (s *ItemService) CreateItem(ctx context.Context, p *tenant.Principal, lim tenant.Limits, in tenant.ItemInput) (*tenant.Item, error) {
+func (s *ItemService) CreateItem(ctx context.Context, p *tenant.Principal, lim tenant.Limits, in tenant.ItemInput) (_ *tenant.Item, err error) {
+	defer translate(&err)
 	if err := ValidateItem(in); err != nil {
 		return nil, err
 	}
@@ -187,7 +188,8 @@ SELECT id::text, name, CASE WHEN before < $4::bigint THEN data::text END, create
 
 // ListPage returns one page of the caller's items, newest first: at most
 // q.Limit items and tenant.MaxPageBytes of them as stored (at least one).
-func (s *ItemService) ListPage(ctx context.Context, p *tenant.Principal, q tenant.PageQuery) (*tenant.ItemPage, error) {
+func (s *ItemService) ListPage(ctx context.Context, p *tenant.Principal, q tenant.PageQuery) (_ *tenant.ItemPage, err error) {
+	defer translate(&err)
 	if q.Limit < 1 || q.Limit > tenant.MaxPageItems {
 		return nil, tenant.FieldError("limit", "limit must be an integer from 1 to %d", tenant.MaxPageItems)
 	}
@@ -236,7 +238,8 @@ func (s *ItemService) ListPage(ctx context.Context, p *tenant.Principal, q tenan
 var errItemNotFound = tenant.Errorf(tenant.ENOTFOUND, "item not found")
 
 // GetItem returns one item of the caller's; any other id is not found.
-func (s *ItemService) GetItem(ctx context.Context, p *tenant.Principal, id string) (*tenant.Item, error) {
+func (s *ItemService) GetItem(ctx context.Context, p *tenant.Principal, id string) (_ *tenant.Item, err error) {
+	defer translate(&err)
 	if !tenant.ValidID(id) {
 		return nil, errItemNotFound
 	}
@@ -265,7 +268,8 @@ const deleteItemSQL = `WITH d AS (
 SELECT count(*) FROM d`
 
 // DeleteItem deletes one item of the caller's and returns its quota.
-func (s *ItemService) DeleteItem(ctx context.Context, p *tenant.Principal, id string) error {
+func (s *ItemService) DeleteItem(ctx context.Context, p *tenant.Principal, id string) (err error) {
+	defer translate(&err)
 	if !tenant.ValidID(id) {
 		return errItemNotFound
 	}

@@ -67,7 +67,8 @@ func scanTenant(row pgx.Row) (*tenant.Tenant, error) {
 }
 
 // Create onboards a tenant in one transaction.
-func (s *TenantService) Create(ctx context.Context, req tenant.CreateRequest, idemKey string) (*tenant.Created, bool, error) {
+func (s *TenantService) Create(ctx context.Context, req tenant.CreateRequest, idemKey string) (_ *tenant.Created, _ bool, err error) {
+	defer translate(&err)
 	if err := req.Validate(); err != nil {
 		return nil, false, err
 	}
@@ -84,7 +85,7 @@ func (s *TenantService) Create(ctx context.Context, req tenant.CreateRequest, id
 	}
 	keyHash, _ := tenant.ParseAPIKey(c.APIKey)
 
-	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		if idemKey != "" {
 			sealed, err := s.seal(c)
 			if err != nil {
@@ -174,7 +175,8 @@ func (s *TenantService) replay(ctx context.Context, idemKey string, reqHash []by
 }
 
 // Get returns a tenant that is not deleted.
-func (s *TenantService) Get(ctx context.Context, id string) (*tenant.Tenant, error) {
+func (s *TenantService) Get(ctx context.Context, id string) (_ *tenant.Tenant, err error) {
+	defer translate(&err)
 	if !tenant.ValidID(id) {
 		return nil, tenant.Errorf(tenant.ENOTFOUND, "tenant not found")
 	}
@@ -190,7 +192,8 @@ func (s *TenantService) Get(ctx context.Context, id string) (*tenant.Tenant, err
 
 // SetTier changes a tenant's tier. This replica's next request sees it (the
 // authentication cache is purged); other replicas within DefaultAuthCacheTTL.
-func (s *TenantService) SetTier(ctx context.Context, id string, tier tenant.Tier) (*tenant.Tenant, error) {
+func (s *TenantService) SetTier(ctx context.Context, id string, tier tenant.Tier) (_ *tenant.Tenant, err error) {
+	defer translate(&err)
 	if _, err := tenant.ParseTier(string(tier)); err != nil {
 		return nil, err
 	}
@@ -213,9 +216,10 @@ func (s *TenantService) SetTier(ctx context.Context, id string, tier tenant.Tier
 // the same transaction as the tier change. It reports whether the event was
 // new. The tenant is found by id (subscription metadata tenant_id) or by the
 // Stripe customer recorded earlier.
-func (s *TenantService) ApplyStripeTier(ctx context.Context, eventID, eventType, tenantID, customer string, tier tenant.Tier) (bool, error) {
+func (s *TenantService) ApplyStripeTier(ctx context.Context, eventID, eventType, tenantID, customer string, tier tenant.Tier) (_ bool, err error) {
+	defer translate(&err)
 	applied := false
-	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO tenantd.stripe_events (id, type) VALUES ($1::text, $2::text) ON CONFLICT (id) DO NOTHING`, eventID, eventType)
 		if err != nil {
 			return fmt.Errorf("record stripe event: %w", err)
@@ -253,7 +257,8 @@ func (s *TenantService) ApplyStripeTier(ctx context.Context, eventID, eventType,
 // Authenticate maps a key hash to its active tenant. Successful lookups are
 // reused for DefaultAuthCacheTTL (authcache.go): safe for revocation because
 // every tenant query re-checks the key in its own batch.
-func (s *TenantService) Authenticate(ctx context.Context, keyHash []byte) (*tenant.Principal, error) {
+func (s *TenantService) Authenticate(ctx context.Context, keyHash []byte) (_ *tenant.Principal, err error) {
+	defer translate(&err)
 	if p, ok := s.db.auth.get(keyHash); ok {
 		return p, nil
 	}
@@ -261,7 +266,7 @@ func (s *TenantService) Authenticate(ctx context.Context, keyHash []byte) (*tena
 	var tier string
 	// Per request: prepared once per connection (the pool default is exec
 	// mode for tenant batches). Safe: fully qualified, runs as the login role.
-	err := s.db.Pool.QueryRow(ctx, `SELECT id::text, slug, tier FROM tenantd.tenants WHERE key_hash = $1::bytea AND status = 'active'`,
+	err = s.db.Pool.QueryRow(ctx, `SELECT id::text, slug, tier FROM tenantd.tenants WHERE key_hash = $1::bytea AND status = 'active'`,
 		pgx.QueryExecModeCacheStatement, keyHash).
 		Scan(&p.TenantID, &p.Slug, &tier)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -276,7 +281,8 @@ func (s *TenantService) Authenticate(ctx context.Context, keyHash []byte) (*tena
 }
 
 // CountByTier counts active tenants per tier (for metrics).
-func (s *TenantService) CountByTier(ctx context.Context) (map[tenant.Tier]int, error) {
+func (s *TenantService) CountByTier(ctx context.Context) (_ map[tenant.Tier]int, err error) {
+	defer translate(&err)
 	rows, err := s.db.Pool.Query(ctx, `SELECT tier, count(*)::int FROM tenantd.tenants WHERE status = 'active' GROUP BY tier`)
 	if err != nil {
 		return nil, err
@@ -297,12 +303,13 @@ func (s *TenantService) CountByTier(ctx context.Context) (map[tenant.Tier]int, e
 // (committed, so the key stops working at once), then the optional retention
 // dump, then schema and role are dropped. A crash in between leaves status
 // 'offboarding', which Reconcile finishes.
-func (s *TenantService) Delete(ctx context.Context, id string) error {
+func (s *TenantService) Delete(ctx context.Context, id string) (err error) {
+	defer translate(&err)
 	if !tenant.ValidID(id) {
 		return tenant.Errorf(tenant.ENOTFOUND, "tenant not found")
 	}
 	var schema string
-	err := s.db.Pool.QueryRow(ctx, `UPDATE tenantd.tenants SET status = 'offboarding', key_hash = NULL, updated_at = now()
+	err = s.db.Pool.QueryRow(ctx, `UPDATE tenantd.tenants SET status = 'offboarding', key_hash = NULL, updated_at = now()
 		WHERE id = $1::uuid AND status IN ('active', 'offboarding') RETURNING schema_name`, id).Scan(&schema)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return tenant.Errorf(tenant.ENOTFOUND, "tenant not found")
