@@ -38,10 +38,14 @@ func unavailable(err error) bool {
 			strings.HasPrefix(pe.Code, "53") || // insufficient resources: too many connections, out of memory, disk full
 			strings.HasPrefix(pe.Code, "57P") // shutting down, crashed, cannot connect now
 	}
+	// Network errors by type, not by the net.Error interface: syscall.Errno
+	// implements that too, so a file error (a retention dump's EEXIST) would
+	// pass for an outage.
 	var ce *pgconn.ConnectError
-	var ne net.Error
-	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err) || errors.Is(err, pgconn.ErrConnClosed) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+	var oe *net.OpError
+	var de *net.DNSError
+	return errors.As(err, &ce) || errors.As(err, &oe) || errors.As(err, &de) || pgconn.Timeout(err) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
 		errors.Is(err, context.DeadlineExceeded)
 }
