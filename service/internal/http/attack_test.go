@@ -8,6 +8,7 @@ package http_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -354,5 +355,62 @@ func TestAttack_DatabaseDown(t *testing.T) {
 				t.Fatalf("after the outage, %s %s (attempt %d): %d %s", q.method, q.path, attempt, r.Status, r.Body)
 			}
 		}
+	}
+}
+
+// TestAttack_ParallelDeletes: 40 parallel DELETEs of one tenant (32 of 40
+// were 500 "schema does not exist"): at least one 204, every other answer
+// 204 or 404, never 5xx; afterwards the tenant, its schema and its role are
+// gone, and with a retention directory exactly one dump was written.
+func TestAttack_ParallelDeletes(t *testing.T) {
+	for _, retention := range []bool{false, true} {
+		t.Run(fmt.Sprintf("retention=%v", retention), func(t *testing.T) {
+			dir := ""
+			if retention {
+				dir = t.TempDir()
+			}
+			e := newEnv(t, envOpts{retentionDir: dir, maxConns: 8})
+			for round := range 3 {
+				c := e.onboard(fmt.Sprintf("doomed-%d", round), tenant.TierPro)
+				e.createItem(c.APIKey, "kept-in-the-dump", map[string]int{"n": round})
+				var wg sync.WaitGroup
+				var mu sync.Mutex
+				codes := map[int]int{}
+				for range 40 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						r := e.do("DELETE", "/v1/tenants/"+c.ID, adminToken, nil)
+						mu.Lock()
+						codes[r.Status]++
+						mu.Unlock()
+						if r.Status >= 500 {
+							t.Errorf("parallel DELETE: %d %s", r.Status, r.Body)
+						}
+					}()
+				}
+				wg.Wait()
+				if codes[204] < 1 || codes[204]+codes[404] != 40 {
+					t.Fatalf("40 parallel DELETEs answered %v", codes)
+				}
+				expect(t, e.do("GET", "/v1/tenants/"+c.ID, adminToken, nil), 404, "not_found")
+				expect(t, e.do("GET", "/v1/items", c.APIKey, nil), 401, "unauthorized")
+				var left int
+				if err := e.db.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = $1)
+					+ (SELECT count(*) FROM pg_roles WHERE rolname = $1)`, c.Schema).Scan(&left); err != nil {
+					t.Fatal(err)
+				}
+				if left != 0 {
+					t.Fatalf("schema %s left behind", c.Schema)
+				}
+				if retention {
+					dumps, _ := filepath.Glob(filepath.Join(dir, c.ID+"-*", "items.csv"))
+					if len(dumps) != 1 {
+						t.Fatalf("%d dumps of %s: %v", len(dumps), c.ID, dumps)
+					}
+				}
+				t.Logf("round %d: %v", round, codes)
+			}
+		})
 	}
 }

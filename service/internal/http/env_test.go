@@ -39,6 +39,8 @@ type envOpts struct {
 	// wrapLimiter, when set, wraps the real Redis limiter (e.g. to record
 	// each decision's time for the GCRA check).
 	wrapLimiter func(tenant.RateLimiter) tenant.RateLimiter
+	// retentionDir, when set, is the offboarding dump directory.
+	retentionDir string
 	// dbProxy, when set, carries the service's PostgreSQL connections (so a
 	// test can take the database away and bring it back).
 	dbProxy *tcpProxy
@@ -103,6 +105,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	t.Cleanup(func() { rdb.Close() })
 	e := &env{t: t, tdb: tdb, db: db, rdb: rdb, redisAddr: addr, prefix: prefix, tenants: postgres.NewTenantService(db, adminToken),
 		breaker: postgres.NewBreakerStore(db)}
+	e.tenants.RetentionDir = o.retentionDir
 	e.breaker.TTL = 0 // tests change the level and expect the next request to see it
 	var limiter tenant.RateLimiter = tredis.NewRateLimiter(rdb, prefix)
 	if o.wrapLimiter != nil {

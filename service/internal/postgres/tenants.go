@@ -321,13 +321,28 @@ func (s *TenantService) Delete(ctx context.Context, id string) (err error) {
 	return s.finishOffboarding(ctx, id, schema)
 }
 
+// finishOffboarding dumps (optionally) and drops the schema and role of a
+// tenant whose key is already revoked. The ledger row is locked first, so
+// parallel DELETEs of one tenant and the reconciler take turns: the first
+// finishes, the others find the tenant deleted and have nothing to do (they
+// raced into DROP SCHEMA and 32 of 40 answered 500 "schema does not exist").
+// The dump runs on the same connection, inside the transaction: a second
+// connection per offboarding could starve the pool while others wait on the
+// lock.
 func (s *TenantService) finishOffboarding(ctx context.Context, id, schema string) error {
-	if s.RetentionDir != "" {
-		if err := s.dump(ctx, id, schema); err != nil {
-			return fmt.Errorf("retention dump of %s: %w", id, err)
-		}
-	}
 	return pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM tenantd.tenants WHERE id = $1::uuid FOR UPDATE`, id).Scan(&status); err != nil {
+			return fmt.Errorf("lock tenant %s: %w", id, err)
+		}
+		if status != string(tenant.StatusOffboarding) {
+			return nil // finished by whoever held the lock before us
+		}
+		if s.RetentionDir != "" {
+			if err := s.dump(ctx, tx.Conn(), id, schema); err != nil {
+				return fmt.Errorf("retention dump of %s: %w", id, err)
+			}
+		}
 		if err := dropSchemaAndRole(ctx, tx, schema); err != nil {
 			return err
 		}
@@ -359,17 +374,13 @@ func dropSchemaAndRole(ctx context.Context, tx pgx.Tx, schema string) error {
 	return nil
 }
 
-// dump writes each tenant table as CSV under RetentionDir/<id>-<unix>/.
-func (s *TenantService) dump(ctx context.Context, id, schema string) error {
+// dump writes each tenant table as CSV under RetentionDir/<id>-<unix>/,
+// reading through conn.
+func (s *TenantService) dump(ctx context.Context, conn *pgx.Conn, id, schema string) error {
 	dir := filepath.Join(s.RetentionDir, fmt.Sprintf("%s-%d", id, time.Now().Unix()))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	conn, err := s.db.Pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
 	rows, err := conn.Query(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = $1::text AND c.relkind = 'r' ORDER BY 1`, schema)
 	if err != nil {
@@ -384,7 +395,7 @@ func (s *TenantService) dump(ctx context.Context, id, schema string) error {
 		if err != nil {
 			return err
 		}
-		_, err = conn.Conn().PgConn().CopyTo(ctx, f, "COPY "+ident(schema)+"."+pgx.Identifier{tbl}.Sanitize()+" TO STDOUT WITH (FORMAT csv, HEADER true)")
+		_, err = conn.PgConn().CopyTo(ctx, f, "COPY "+ident(schema)+"."+pgx.Identifier{tbl}.Sanitize()+" TO STDOUT WITH (FORMAT csv, HEADER true)")
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
