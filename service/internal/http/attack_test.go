@@ -414,3 +414,35 @@ func TestAttack_ParallelDeletes(t *testing.T) {
 		})
 	}
 }
+
+// TestAttack_IdempotentReplayAfterOffboarding: replaying an onboarding whose
+// tenant was offboarded is 410 gone naming Idempotency-Key, also after the
+// slug was onboarded again; it never answers 201 with the revoked key.
+func TestAttack_IdempotentReplayAfterOffboarding(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	body := map[string]string{"slug": "replayed", "tier": "pro"}
+	first := e.do("POST", "/v1/tenants", adminToken, body, "Idempotency-Key", "onboard-replayed-1")
+	expect(t, first, 201, "")
+	var c tenant.Created
+	first.json(t, &c)
+	again := e.do("POST", "/v1/tenants", adminToken, body, "Idempotency-Key", "onboard-replayed-1")
+	if again.Status != 201 || again.Header.Get("Idempotent-Replayed") != "true" || !strings.Contains(string(again.Body), c.ID) {
+		t.Fatalf("replay while active: %d %s", again.Status, again.Body)
+	}
+	expect(t, e.do("DELETE", "/v1/tenants/"+c.ID, adminToken, nil), 204, "")
+	gone := func(when string) {
+		t.Helper()
+		r := e.do("POST", "/v1/tenants", adminToken, body, "Idempotency-Key", "onboard-replayed-1")
+		if r.Status != 410 || r.code() != "gone" || !strings.Contains(string(r.Body), `"field":"Idempotency-Key"`) ||
+			strings.Contains(string(r.Body), c.APIKey) || r.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("replay %s: %d %s", when, r.Status, r.Body)
+		}
+	}
+	gone("after offboarding")
+	reborn := e.onboard("replayed", tenant.TierPro) // the slug is free again
+	gone("after the slug was reused")
+	fresh := e.do("POST", "/v1/tenants", adminToken, map[string]string{"slug": "replayed-2", "tier": "pro"}, "Idempotency-Key", "onboard-replayed-2")
+	expect(t, fresh, 201, "")
+	expect(t, e.do("GET", "/v1/items", c.APIKey, nil), 401, "unauthorized")
+	expect(t, e.do("GET", "/v1/items", reborn.APIKey, nil), 200, "")
+}

@@ -128,6 +128,7 @@ var statusByCode = map[string]int{
 	tenant.EFORBIDDEN:    http.StatusForbidden,
 	tenant.ENOTFOUND:     http.StatusNotFound,
 	tenant.ECONFLICT:     http.StatusConflict,
+	tenant.EGONE:         http.StatusGone,
 	tenant.EIDEMPOTENCY:  http.StatusUnprocessableEntity,
 	tenant.ERATELIMITED:  http.StatusTooManyRequests,
 	tenant.EINTERNAL:     http.StatusInternalServerError,

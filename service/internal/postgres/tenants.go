@@ -150,14 +150,24 @@ func (s *TenantService) seal(c *tenant.Created) ([]byte, error) {
 	return s.idemAEAD.Seal(nonce, nonce, plain, nil), nil
 }
 
+// replay answers a retried onboarding with the first one's result, but only
+// while that tenant is still active: a replay after its offboarding claimed a
+// 201 with a revoked key, even after the slug was onboarded again. Such a
+// replay is 410 gone (the key stays spent: onboarding again takes a new one).
 func (s *TenantService) replay(ctx context.Context, idemKey string, reqHash []byte) (*tenant.Created, bool, error) {
 	var stored, sealed []byte
-	err := s.db.Pool.QueryRow(ctx, `SELECT request_hash, response FROM tenantd.idempotency WHERE key = $1::text`, idemKey).Scan(&stored, &sealed)
+	var status *string
+	err := s.db.Pool.QueryRow(ctx, `SELECT i.request_hash, i.response, t.status FROM tenantd.idempotency i
+		LEFT JOIN tenantd.tenants t ON t.id = i.tenant_id WHERE i.key = $1::text`, idemKey).Scan(&stored, &sealed, &status)
 	if err != nil {
 		return nil, false, fmt.Errorf("read idempotency record: %w", err)
 	}
 	if string(stored) != string(reqHash) {
 		return nil, false, &tenant.Error{Code: tenant.EIDEMPOTENCY, Message: "Idempotency-Key was used with a different request body", Field: "Idempotency-Key"}
+	}
+	if status == nil || *status != string(tenant.StatusActive) {
+		return nil, false, &tenant.Error{Code: tenant.EGONE, Field: "Idempotency-Key",
+			Message: "the tenant this Idempotency-Key created has been offboarded; onboard again with a new Idempotency-Key"}
 	}
 	n := s.idemAEAD.NonceSize()
 	if len(sealed) < n {

@@ -14,6 +14,7 @@ const (
 	EFORBIDDEN    = "forbidden"              // 403
 	ENOTFOUND     = "not_found"              // 404
 	ECONFLICT     = "conflict"               // 409
+	EGONE         = "gone"                   // 410
 	EIDEMPOTENCY  = "idempotency_key_reused" // 422
 	ERATELIMITED  = "rate_limited"           // 429
 	EINTERNAL     = "internal"               // 500
