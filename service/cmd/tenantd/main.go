@@ -138,6 +138,7 @@ func serve(ctx context.Context, _ []string) error {
 			return map[string]error{"postgres": db.Ping(ctx), "redis": rdb.Ping(ctx).Err()}
 		},
 	}
+	srv.AuthFailureLimits, srv.TrustedProxyHops = cfg.AuthFailureLimits, cfg.TrustedProxyHops
 	hs := &http.Server{
 		Addr:              cfg.ListenAddr,
 		Handler:           srv.Handler(),

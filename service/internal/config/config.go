@@ -36,7 +36,9 @@ type Config struct {
 	TierLimits        map[tenant.Tier]tenant.Limits
 	RetentionDir      string
 	// PprofAddr is the loopback address of the opt-in pprof listener; empty: off.
-	PprofAddr string
+	PprofAddr         string
+	AuthFailureLimits tenant.AuthFailureLimits
+	TrustedProxyHops  int
 }
 
 var topicRE = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
@@ -149,6 +151,16 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("TIER_LIMITS", "%v; format tier=rate:N,burst:N,items:N,bytes:N;tier=...", err)
 	}
 	c.TierLimits = lim
+	afl, err := tenant.ParseAuthFailureLimits(get("AUTH_FAILURE_LIMITS", ""), tenant.DefaultAuthFailureLimits())
+	if err != nil {
+		bad("AUTH_FAILURE_LIMITS", "%v; format address=rate:N,burst:N;global=rate:N,burst:N", err)
+	}
+	c.AuthFailureLimits = afl
+	if n, err := strconv.Atoi(get("TRUSTED_PROXY_HOPS", "0")); err != nil || n < 0 || n > 5 {
+		bad("TRUSTED_PROXY_HOPS", "must be an integer from 0 to 5: the proxies in front that append to X-Forwarded-For (1 behind the ALB)")
+	} else {
+		c.TrustedProxyHops = n
+	}
 	if c.RetentionDir != "" && !strings.HasPrefix(c.RetentionDir, "/") {
 		bad("RETENTION_DIR", "must be an absolute path to a writable volume, or unset to skip retention dumps")
 	}

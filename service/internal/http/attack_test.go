@@ -8,9 +8,13 @@ package http_test
 import (
 	"context"
 	"fmt"
+	"math"
+	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -445,4 +449,106 @@ func TestAttack_IdempotentReplayAfterOffboarding(t *testing.T) {
 	expect(t, fresh, 201, "")
 	expect(t, e.do("GET", "/v1/items", c.APIKey, nil), 401, "unauthorized")
 	expect(t, e.do("GET", "/v1/items", reborn.APIKey, nil), 200, "")
+}
+
+// lookupCounter counts authentications the service answered "unknown key":
+// for random keys each is a database lookup (only valid keys are cached).
+type lookupCounter struct {
+	tenant.Service
+	unknown atomic.Int64
+}
+
+func (c *lookupCounter) Authenticate(ctx context.Context, h []byte) (*tenant.Principal, error) {
+	p, err := c.Service.Authenticate(ctx, h)
+	if tenant.ErrorCode(err) == tenant.EUNAUTHORIZED {
+		c.unknown.Add(1)
+	}
+	return p, err
+}
+
+// from returns a copy of e whose requests leave from the loopback address ip.
+func (e *env) from(ip string) *env {
+	c := *e
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+	return &c
+}
+
+// TestAttack_BadKeyFlood: random well-formed keys cost a database lookup
+// each and nothing limited them. Now the lookups they cause are bounded per
+// address and globally by GCRA (burst + rate × elapsed), the rest are 429
+// with Retry-After, a key found unknown is answered from memory, and valid
+// tenants keep working from the flooding address, with their own keys looked
+// up every time (no authentication cache here) and one onboarded through
+// another replica included.
+func TestAttack_BadKeyFlood(t *testing.T) {
+	const addrBurst, globalBurst = 10, 40
+	lookups := &lookupCounter{}
+	o := envOpts{
+		authLimits:   fmt.Sprintf("address=rate:1,burst:%d;global=rate:1,burst:%d", addrBurst, globalBurst),
+		authCacheTTL: -1,
+		limits:       "pro=rate:100000,burst:100000",
+		wrapTenants:  func(s tenant.Service) tenant.Service { lookups.Service = s; return lookups },
+	}
+	e := newEnv(t, o)
+	other := newEnv(t, envOpts{replicaOf: e, limits: o.limits})
+	valid := e.onboard("flood-valid", tenant.TierPro)
+	elsewhere := other.onboard("flood-elsewhere", tenant.TierPro) // unknown to e until used
+	start := time.Now()
+	expect(t, e.do("GET", "/v1/items", elsewhere.APIKey, nil), 200, "")
+
+	codes := map[int]int{}
+	var looked string // a bad key that was looked up
+	for range 300 {
+		k := tenant.NewAPIKey()
+		r := e.do("GET", "/v1/items", k, nil)
+		codes[r.Status]++
+		switch r.Status {
+		case 401:
+			looked = k
+		case 429:
+			if r.Header.Get("Retry-After") == "" || r.code() != "rate_limited" {
+				t.Fatalf("429 without Retry-After: %s", r.Body)
+			}
+		default:
+			t.Fatalf("random key: %d %s", r.Status, r.Body)
+		}
+		expect(t, e.do("GET", "/v1/items", valid.APIKey, nil), 200, "")
+	}
+	n := lookups.unknown.Load()
+	bound := int64(addrBurst) + int64(math.Ceil(time.Since(start).Seconds())) + 1
+	if n > bound || codes[429] == 0 {
+		t.Fatalf("300 random keys from one address: %d lookups (GCRA bound %d), answers %v", n, bound, codes)
+	}
+	// A key found unknown once is not looked up again.
+	for range 50 {
+		expect(t, e.from("127.0.0.2").do("GET", "/v1/items", looked, nil), 401, "unauthorized")
+	}
+	if got := lookups.unknown.Load(); got != n {
+		t.Fatalf("a known-bad key was looked up %d more times", got-n)
+	}
+	// Many addresses, each within its own budget, meet the global one.
+	global := map[int]int{}
+	for i := range 40 {
+		src := e.from(fmt.Sprintf("127.0.1.%d", i+1))
+		for range 8 {
+			r := src.do("GET", "/v1/items", tenant.NewAPIKey(), nil)
+			global[r.Status]++
+		}
+		expect(t, src.do("GET", "/v1/items", valid.APIKey, nil), 200, "")
+		expect(t, src.do("GET", "/v1/items", elsewhere.APIKey, nil), 200, "")
+	}
+	n = lookups.unknown.Load()
+	bound = int64(globalBurst) + int64(math.Ceil(time.Since(start).Seconds())) + 1
+	if n > bound || global[429] == 0 || global[401]+global[429] != 320 {
+		t.Fatalf("320 random keys from 40 addresses: %d lookups in all (global GCRA bound %d), answers %v", n, bound, global)
+	}
+	m := string(e.do("GET", "/metrics", "", nil).Body)
+	for _, want := range []string{`tenantd_auth_failures_total{reason="limited_address"}`, `tenantd_auth_failures_total{reason="limited_global"}`,
+		`tenantd_auth_failures_total{reason="known_bad"} 50`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	t.Logf("one address: %v; 40 addresses: %v; %d lookups of unknown keys in %s", codes, global, n, time.Since(start).Round(time.Millisecond))
 }

@@ -39,6 +39,13 @@ type envOpts struct {
 	// wrapLimiter, when set, wraps the real Redis limiter (e.g. to record
 	// each decision's time for the GCRA check).
 	wrapLimiter func(tenant.RateLimiter) tenant.RateLimiter
+	// authLimits (AUTH_FAILURE_LIMITS syntax) laid over the defaults.
+	authLimits string
+	// authCacheTTL is postgres.Options.AuthCacheTTL (negative: no cache).
+	authCacheTTL time.Duration
+	// wrapTenants, when set, wraps the tenant service (e.g. to count
+	// authentications).
+	wrapTenants func(tenant.Service) tenant.Service
 	// retentionDir, when set, is the offboarding dump directory.
 	retentionDir string
 	// dbProxy, when set, carries the service's PostgreSQL connections (so a
@@ -92,7 +99,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		u.Host = o.dbProxy.addr
 		dbURL = u.String()
 	}
-	db, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: o.maxConns, Logger: log})
+	db, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: o.maxConns, Logger: log, AuthCacheTTL: o.authCacheTTL})
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}
@@ -111,8 +118,16 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.wrapLimiter != nil {
 		limiter = o.wrapLimiter(limiter)
 	}
+	afl, err := tenant.ParseAuthFailureLimits(o.authLimits, tenant.DefaultAuthFailureLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tenants tenant.Service = e.tenants
+	if o.wrapTenants != nil {
+		tenants = o.wrapTenants(tenants)
+	}
 	srv := &thttp.Server{
-		Tenants: e.tenants, Items: postgres.NewItemService(db),
+		Tenants: tenants, Items: postgres.NewItemService(db), AuthFailureLimits: afl,
 		Limiter: limiter, Breaker: e.breaker,
 		Limits: lim, AdminToken: adminToken, StripeSecret: o.stripe, PriceTiers: o.priceTiers, SNS: o.sns,
 		Logger: log,

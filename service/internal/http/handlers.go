@@ -37,6 +37,9 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	if h, err := tenant.ParseAPIKey(c.APIKey); err == nil {
+		s.guard.good.put(h) // valid from its first request on this replica
+	}
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	} else {

@@ -18,6 +18,7 @@ type metrics struct {
 	latency       *prometheus.HistogramVec
 	onboarding    prometheus.Histogram
 	rateDecisions *prometheus.CounterVec
+	authFailures  *prometheus.CounterVec
 	breaker       prometheus.Gauge
 }
 
@@ -37,11 +38,15 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		rateDecisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tenantd_ratelimit_decisions_total", Help: "Rate-limit decisions by tier: allowed, limited, error (refused, fail closed).",
 		}, []string{"tier", "decision"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenantd_auth_failures_total",
+			Help: "Refused API keys by reason: malformed, unknown_key (looked up), known_bad (remembered), limited_address, limited_global (not looked up).",
+		}, []string{"reason"}),
 		breaker: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tenantd_cost_breaker_level", Help: "Cost breaker level last seen: 0 normal, 1 warn, 2 freeze, 3 emergency.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.onboarding, m.rateDecisions, m.breaker,
+	reg.MustRegister(m.requests, m.latency, m.onboarding, m.rateDecisions, m.authFailures, m.breaker,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&tenantsCollector{s: s})
 	return m

@@ -41,8 +41,16 @@ type Server struct {
 	Ready  func(ctx context.Context) map[string]error
 	Logger *slog.Logger
 
+	// AuthFailureLimits bound lookups of API keys this replica has not seen
+	// valid (authguard.go); zero: tenant.DefaultAuthFailureLimits.
+	AuthFailureLimits tenant.AuthFailureLimits
+	// TrustedProxyHops is how many proxies in front append to
+	// X-Forwarded-For (the ALB: 1); 0 uses the connection's peer address.
+	TrustedProxyHops int
+
 	Registry *prometheus.Registry
 	metrics  *metrics
+	guard    *authGuard
 	adminSum [32]byte
 }
 
@@ -59,6 +67,10 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.adminSum = sha256.Sum256([]byte("Bearer " + s.AdminToken))
 	s.metrics = newMetrics(s.Registry, s)
+	if s.AuthFailureLimits == (tenant.AuthFailureLimits{}) {
+		s.AuthFailureLimits = tenant.DefaultAuthFailureLimits()
+	}
+	s.guard = newAuthGuard(s.Limiter, s.AuthFailureLimits)
 
 	r := chi.NewRouter()
 	r.Use(s.instrument, s.recoverer)
@@ -262,14 +274,24 @@ func (s *Server) requireTenant(next http.Handler) http.Handler {
 		}
 		hash, err := tenant.ParseAPIKey(tok)
 		if err != nil {
+			s.metrics.authFailures.WithLabelValues("malformed").Inc()
 			s.error(w, r, err)
 			return
+		}
+		if !s.guard.good.has(hash) && !s.checkUnknownKey(w, r, hash) {
+			return // authguard.go
 		}
 		p, err := s.Tenants.Authenticate(r.Context(), hash)
 		if err != nil {
+			if tenant.ErrorCode(err) == tenant.EUNAUTHORIZED {
+				s.guard.good.del(hash)
+				s.guard.bad.put(hash)
+				s.metrics.authFailures.WithLabelValues("unknown_key").Inc()
+			}
 			s.error(w, r, err)
 			return
 		}
+		s.guard.good.put(hash)
 		level, err := s.Breaker.Level(r.Context())
 		if err != nil {
 			s.metrics.rateDecisions.WithLabelValues(string(p.Tier), "error").Inc()
