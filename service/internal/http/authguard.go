@@ -126,8 +126,17 @@ func (s *keySet) has(h []byte) bool {
 	return ok && time.Now().Before(exp)
 }
 
+// put remembers h for keyMemory. A key already remembered for more than
+// half of that is left alone: valid keys are put on every request, and the
+// write lock would serialise them.
 func (s *keySet) put(h []byte) {
 	now := time.Now()
+	s.mu.RLock()
+	exp, ok := s.m[string(h)]
+	s.mu.RUnlock()
+	if ok && exp.Sub(now) > keyMemory/2 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.m) >= keyMemoryMax {

@@ -177,13 +177,13 @@ const (
 	SELECT id, name, data, created_at, sum(size) OVER (ORDER BY created_at DESC, id ROWS UNBOUNDED PRECEDING) - size AS before
 	FROM items ORDER BY created_at DESC, id LIMIT $1::int + 1
 )
-SELECT id::text, name, CASE WHEN before < $2::bigint THEN data::text END, created_at FROM p ORDER BY created_at DESC, id`
+SELECT id::text, name, CASE WHEN before < $2::bigint THEN data::text END, created_at FROM p ORDER BY p.created_at DESC, p.id`
 	listAfterSQL = `WITH p AS (
 	SELECT id, name, data, created_at, sum(size) OVER (ORDER BY created_at DESC, id ROWS UNBOUNDED PRECEDING) - size AS before
 	FROM items WHERE created_at <= $2::timestamptz AND (created_at < $2::timestamptz OR id > $3::uuid)
 	ORDER BY created_at DESC, id LIMIT $1::int + 1
 )
-SELECT id::text, name, CASE WHEN before < $4::bigint THEN data::text END, created_at FROM p ORDER BY created_at DESC, id`
+SELECT id::text, name, CASE WHEN before < $4::bigint THEN data::text END, created_at FROM p ORDER BY p.created_at DESC, p.id`
 )
 
 // ListPage returns one page of the caller's items, newest first: at most
