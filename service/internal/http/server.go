@@ -302,9 +302,8 @@ func (s *Server) requireTenant(next http.Handler) http.Handler {
 		d, err := s.Limiter.Allow(r.Context(), p.TenantID, lim)
 		if err != nil {
 			s.metrics.rateDecisions.WithLabelValues(string(p.Tier), "error").Inc()
-			s.Logger.Warn("rate limiter unavailable, refusing", "err", err)
 			w.Header().Set("Retry-After", "1")
-			s.error(w, r, tenant.Errorf(tenant.EUNAVAILABLE, "rate limiter unavailable; retry later"))
+			s.error(w, r, tenant.Unavailable("rate limiter unavailable; retry later", err))
 			return
 		}
 		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(lim.RatePerSecond))
