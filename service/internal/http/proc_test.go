@@ -52,7 +52,7 @@ func tenantdBinary(t *testing.T) string {
 		}
 		bin = filepath.Join(binDir, "tenantd")
 		_, here, _, _ := runtime.Caller(0)
-		build := exec.Command("go", "build", "-o", bin, "./cmd/tenantd")
+		build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "./cmd/tenantd")
 		build.Dir = filepath.Join(filepath.Dir(here), "..", "..")
 		if out, err := build.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./service/cmd/tenantd: %v\n%s", err, out)
