@@ -310,17 +310,23 @@ func (a *attacker) amplify() error {
 }
 
 func (a *attacker) badkeys() error {
-	var keys []string
+	var keys, paths []string
 	for range 20 {
 		k, err := a.onboard("valid-" + randHex(4))
 		if err != nil {
 			return err
 		}
-		keys = append(keys, k)
+		st, b, err := a.do(a.http, "POST", "/v1/items", k, []byte(`{"name":"seed","data":{"n":1}}`))
+		var it struct{ ID string }
+		if err != nil || st != 201 || json.Unmarshal(b, &it) != nil {
+			return fmt.Errorf("seed item: %d %s %v", st, b, err)
+		}
+		keys, paths = append(keys, k), append(paths, "/v1/items/"+it.ID)
 	}
 	part := func(name string, valid, flood bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), a.c.phaseDur)
 		defer cancel()
+		hist0 := a.serverHist()
 		cpu0, pg0, t0 := cpuTicks(a.c.pid, false), int64(0), time.Now()
 		if a.c.pgPID > 0 {
 			pg0 = cpuTicks(a.c.pgPID, true)
@@ -334,7 +340,7 @@ func (a *attacker) badkeys() error {
 		}
 		if valid {
 			wg.Add(1)
-			go func() { defer wg.Done(); lat = a.valid(ctx, keys, validCodes) }()
+			go func() { defer wg.Done(); lat = a.valid(ctx, keys, paths, validCodes) }()
 		}
 		wg.Wait()
 		el := time.Since(t0).Seconds()
@@ -343,7 +349,8 @@ func (a *attacker) badkeys() error {
 			extra = append(extra, "postgres_cpu", fmt.Sprintf("%.2f", float64(cpuTicks(a.c.pgPID, true)-pg0)/ticksPerSecond/el))
 		}
 		if valid {
-			extra = append(extra, "valid_rate", a.c.validRate, "valid", summary(lat), "valid_codes", validCodes)
+			extra = append(extra, "valid_rate", a.c.validRate, "valid_client", summary(lat),
+				"valid_server", histSummary(hist0, a.serverHist()), "valid_codes", validCodes)
 		}
 		if flood {
 			extra = append(extra, "flood_rate", a.c.floodRate, "flood_codes", floodCodes)
@@ -356,15 +363,17 @@ func (a *attacker) badkeys() error {
 	return nil
 }
 
-// valid sends validRate requests/s over the tenants' keys (open loop:
-// latency counts from each request's scheduled time, so queueing shows) until
-// ctx ends, and returns the latencies.
-func (a *attacker) valid(ctx context.Context, keys []string, codes *codes) []time.Duration {
+// valid sends validRate requests/s, each a tenant reading its own item
+// (open loop: latency counts from each request's scheduled time, so queueing
+// on either side shows) until ctx ends, and returns the latencies. The route
+// is not the flood's, so tenantd's own histogram for it (valid_server)
+// separates the server's time from this client's.
+func (a *attacker) valid(ctx context.Context, keys, paths []string, codes *codes) []time.Duration {
 	cl := client("")
 	var mu sync.Mutex
 	var lat []time.Duration
 	a.paced(ctx, a.c.validRate, func(i int, sched time.Time) {
-		st, _, err := a.do(cl, "GET", "/v1/items?limit=10", keys[i%len(keys)], nil)
+		st, _, err := a.do(cl, "GET", paths[i%len(paths)], keys[i%len(keys)], nil)
 		if ctx.Err() != nil {
 			return
 		}
@@ -426,6 +435,70 @@ func (a *attacker) flood(ctx context.Context, codes *codes) {
 			codes.add(st, err)
 		}
 	})
+}
+
+// serverHist reads tenantd's latency histogram for GET /v1/items/{id}:
+// upper bound (seconds) → cumulative count.
+func (a *attacker) serverHist() map[float64]float64 {
+	out := map[float64]float64{}
+	_, b, err := a.do(a.http, "GET", "/metrics", "", nil)
+	if err != nil {
+		return out
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, `route="/v1/items/{id}"`) || !strings.Contains(line, `method="GET"`) {
+			continue
+		}
+		i := strings.Index(line, `le="`)
+		if !strings.HasPrefix(line, "tenantd_http_request_duration_seconds_bucket{") || i < 0 {
+			continue
+		}
+		le, rest, _ := strings.Cut(line[i+4:], `"`)
+		f := strings.Fields(rest)
+		n, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		bound, err := strconv.ParseFloat(le, 64)
+		if le == "+Inf" {
+			bound, err = 1e9, nil
+		}
+		if err == nil {
+			out[bound] = n
+		}
+	}
+	return out
+}
+
+// histSummary estimates p50 and p99 from the difference of two cumulative
+// histograms (linear within a bucket, as Prometheus' histogram_quantile).
+func histSummary(before, after map[float64]float64) string {
+	var bounds []float64
+	for b := range after {
+		bounds = append(bounds, b)
+	}
+	sort.Float64s(bounds)
+	if len(bounds) == 0 {
+		return "n=0"
+	}
+	total := after[bounds[len(bounds)-1]] - before[bounds[len(bounds)-1]]
+	q := func(p float64) string {
+		rank := p * total
+		lo, prev := 0.0, 0.0
+		for _, b := range bounds {
+			c := after[b] - before[b]
+			if c >= rank {
+				if b >= 1e9 {
+					return fmt.Sprintf(">%.0fms", lo*1000)
+				}
+				frac := 0.0
+				if c > prev {
+					frac = (rank - prev) / (c - prev)
+				}
+				return fmt.Sprintf("%.2fms", (lo+(b-lo)*frac)*1000)
+			}
+			lo, prev = b, c
+		}
+		return "?"
+	}
+	return fmt.Sprintf("n=%.0f,p50=%s,p99=%s", total, q(.5), q(.99))
 }
 
 // ---- bookkeeping ----
