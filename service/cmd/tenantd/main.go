@@ -7,7 +7,7 @@
 //	                           credentials read from Secrets Manager (deploy-time Job only)
 //
 // Configuration comes from environment variables; see service/README.md.
-// (A cost-report subcommand may be added by service/internal/costreport.)
+// The daily cost report is a separate binary, service/cmd/costreport.
 package main
 
 import (
@@ -20,12 +20,12 @@ import (
 	_ "net/http/pprof" // served only on PPROF_ADDR (DefaultServeMux), never on LISTEN_ADDR
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/tenantco/platform/service/internal/bootstrap"
 	"github.com/tenantco/platform/service/internal/config"
@@ -147,12 +147,14 @@ func serve(ctx context.Context, _ []string) error {
 
 	rdb := tredis.Open(tredis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, TLS: cfg.RedisTLS, PoolSize: 64})
 	defer rdb.Close()
+	breaker := postgres.NewBreakerStore(db)
+	carryOverBreakerLevel(ctx, log, rdb, cfg.RedisKeyPrefix, breaker)
 
 	srv := &thttp.Server{
 		Tenants:      tenants,
 		Items:        postgres.NewItemService(db),
 		Limiter:      tredis.NewRateLimiter(rdb, cfg.RedisKeyPrefix),
-		Breaker:      tredis.NewBreaker(rdb, cfg.RedisKeyPrefix),
+		Breaker:      breaker,
 		Limits:       cfg.TierLimits,
 		AdminToken:   cfg.AdminToken,
 		StripeSecret: cfg.StripeSecret,
@@ -163,6 +165,7 @@ func serve(ctx context.Context, _ []string) error {
 			return map[string]error{"postgres": db.Ping(ctx), "redis": rdb.Ping(ctx).Err()}
 		},
 	}
+	srv.AuthFailureLimits, srv.TrustedProxyHops = cfg.AuthFailureLimits, cfg.TrustedProxyHops
 	hs := &http.Server{
 		Addr:              cfg.ListenAddr,
 		Handler:           srv.Handler(),
@@ -172,11 +175,8 @@ func serve(ctx context.Context, _ []string) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
-	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
-		// Opt-in profiling for load tests: loopback only, never in production.
-		if !strings.HasPrefix(addr, "127.0.0.1:") && !strings.HasPrefix(addr, "localhost:") {
-			return fmt.Errorf("PPROF_ADDR: must be a loopback address (127.0.0.1:port)")
-		}
+	if addr := cfg.PprofAddr; addr != "" {
+		// Opt-in profiling for load tests; config.Load admits loopback addresses only.
 		go func() { log.Warn("pprof listening", "addr", addr, "err", http.ListenAndServe(addr, nil)) }()
 	}
 	if cfg.HeartbeatURL != "" {
@@ -197,6 +197,29 @@ func serve(ctx context.Context, _ []string) error {
 		return err
 	}
 	return nil
+}
+
+// carryOverBreakerLevel moves the cost breaker level that versions before
+// the PostgreSQL store kept in Redis into PostgreSQL, once: only when no level
+// was ever stored there, so a deploy during a freeze stays frozen. Best
+// effort: without Redis now there is nothing to carry over.
+func carryOverBreakerLevel(ctx context.Context, log *slog.Logger, rdb *goredis.Client, prefix string, b *postgres.BreakerStore) {
+	l, ok, err := tredis.LegacyBreakerLevel(ctx, rdb, prefix)
+	if err != nil {
+		log.Warn("could not read the legacy breaker level in Redis", "err", err)
+		return
+	}
+	if !ok {
+		return
+	}
+	seeded, err := b.SeedLevel(ctx, l)
+	if err != nil {
+		log.Warn("could not carry the legacy breaker level over", "level", l.String(), "err", err)
+		return
+	}
+	if seeded {
+		log.Warn("cost breaker level carried over from Redis to PostgreSQL", "level", l.String())
+	}
 }
 
 // heartbeat pings a BetterStack heartbeat URL every minute while ready, so a

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -34,6 +35,10 @@ type Config struct {
 	LogLevel          slog.Level
 	TierLimits        map[tenant.Tier]tenant.Limits
 	RetentionDir      string
+	// PprofAddr is the loopback address of the opt-in pprof listener; empty: off.
+	PprofAddr         string
+	AuthFailureLimits tenant.AuthFailureLimits
+	TrustedProxyHops  int
 }
 
 var topicRE = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
@@ -61,6 +66,7 @@ func Load(getenv func(string) string) (Config, error) {
 		StripeSecret:   get("STRIPE_WEBHOOK_SECRET", ""),
 		HeartbeatURL:   get("HEARTBEAT_URL", ""),
 		RetentionDir:   get("RETENTION_DIR", ""),
+		PprofAddr:      get("PPROF_ADDR", ""),
 	}
 
 	if c.DatabaseURL == "" {
@@ -145,13 +151,43 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("TIER_LIMITS", "%v; format tier=rate:N,burst:N,items:N,bytes:N;tier=...", err)
 	}
 	c.TierLimits = lim
+	afl, err := tenant.ParseAuthFailureLimits(get("AUTH_FAILURE_LIMITS", ""), tenant.DefaultAuthFailureLimits())
+	if err != nil {
+		bad("AUTH_FAILURE_LIMITS", "%v; format address=rate:N,burst:N;global=rate:N,burst:N", err)
+	}
+	c.AuthFailureLimits = afl
+	if n, err := strconv.Atoi(get("TRUSTED_PROXY_HOPS", "0")); err != nil || n < 0 || n > 5 {
+		bad("TRUSTED_PROXY_HOPS", "must be an integer from 0 to 5: the proxies in front that append to X-Forwarded-For (1 behind the ALB)")
+	} else {
+		c.TrustedProxyHops = n
+	}
 	if c.RetentionDir != "" && !strings.HasPrefix(c.RetentionDir, "/") {
 		bad("RETENTION_DIR", "must be an absolute path to a writable volume, or unset to skip retention dumps")
+	}
+	if c.PprofAddr != "" && !loopbackAddr(c.PprofAddr) {
+		bad("PPROF_ADDR", "must be a loopback host:port such as 127.0.0.1:6060 (pprof is never exposed beyond this machine), or unset")
 	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration (%d problems):\n  %w", len(errs), joinIndented(errs))
 	}
 	return c, nil
+}
+
+// loopbackAddr reports whether addr is host:port with a loopback host
+// (localhost or a loopback IP) and a port from 1 to 65535.
+func loopbackAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func joinIndented(errs []error) error {

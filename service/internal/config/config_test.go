@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/tenantco/platform/service/internal/tenant"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -11,14 +13,15 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 	_, err := Load(env(map[string]string{
 		"REDIS_TLS": "maybe", "LOG_LEVEL": "loud", "STRIPE_WEBHOOK_SECRET": "nope",
 		"SNS_TOPIC_ARN": "topic", "HEARTBEAT_URL": "http://x", "TIER_LIMITS": "gold=rate:1",
-		"DATABASE_URL": "postgres://u:hunter2@h/db?x", "ADMIN_TOKEN": "short",
+		"DATABASE_URL": "postgres://u:hunter2@h/db?x", "ADMIN_TOKEN": "short", "PPROF_ADDR": "0.0.0.0:6060",
+		"AUTH_FAILURE_LIMITS": "address=rate:0", "TRUSTED_PROXY_HOPS": "-1",
 	}))
 	if err == nil {
 		t.Fatal("want error")
 	}
 	msg := err.Error()
 	for _, name := range []string{"REDIS_ADDR", "ADMIN_TOKEN", "REDIS_TLS", "LOG_LEVEL", "STRIPE_WEBHOOK_SECRET",
-		"STRIPE_PRICE_TIERS", "SNS_TOPIC_ARN", "HEARTBEAT_URL", "TIER_LIMITS"} {
+		"STRIPE_PRICE_TIERS", "SNS_TOPIC_ARN", "HEARTBEAT_URL", "TIER_LIMITS", "PPROF_ADDR", "AUTH_FAILURE_LIMITS", "TRUSTED_PROXY_HOPS"} {
 		if !strings.Contains(msg, name+":") {
 			t.Errorf("error does not name %s:\n%s", name, msg)
 		}
@@ -39,7 +42,29 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.ListenAddr != ":8080" || c.RedisKeyPrefix != "tenantd:" || c.DBMaxConns != 16 || c.StripePriceTiers["price_a"] != "pro" ||
-		len(c.SNSTopicARNs) != 1 || c.TierLimits["enterprise"].RatePerSecond != 100000 || c.TierLimits["free"].RatePerSecond != 5 {
+		len(c.SNSTopicARNs) != 1 || c.TierLimits["enterprise"].RatePerSecond != 100000 || c.TierLimits["free"].RatePerSecond != 5 ||
+		c.AuthFailureLimits != tenant.DefaultAuthFailureLimits() || c.TrustedProxyHops != 0 {
 		t.Fatalf("%+v", c)
+	}
+}
+
+func TestLoadPprofAddr(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://tenantd@db/app", "REDIS_ADDR": "r:6379", "ADMIN_TOKEN": strings.Repeat("a", 32)}
+	for addr, ok := range map[string]bool{
+		"": true, "127.0.0.1:6060": true, "localhost:6060": true, "[::1]:6060": true, "127.0.0.2:6060": true,
+		"0.0.0.0:6060": false, ":6060": false, "10.0.0.1:6060": false, "127.0.0.1": false, "127.0.0.1:0": false,
+		"127.0.0.1:http": false, "localhost.example.com:6060": false,
+	} {
+		m := map[string]string{"PPROF_ADDR": addr}
+		for k, v := range base {
+			m[k] = v
+		}
+		c, err := Load(env(m))
+		if ok && (err != nil || c.PprofAddr != addr) {
+			t.Errorf("PPROF_ADDR=%q refused: %v", addr, err)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), "PPROF_ADDR:")) {
+			t.Errorf("PPROF_ADDR=%q accepted (err %v)", addr, err)
+		}
 	}
 }

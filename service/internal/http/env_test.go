@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,24 +39,47 @@ type envOpts struct {
 	// wrapLimiter, when set, wraps the real Redis limiter (e.g. to record
 	// each decision's time for the GCRA check).
 	wrapLimiter func(tenant.RateLimiter) tenant.RateLimiter
+	// authLimits (AUTH_FAILURE_LIMITS syntax) laid over the defaults.
+	authLimits string
+	// authCacheTTL is postgres.Options.AuthCacheTTL (negative: no cache).
+	authCacheTTL time.Duration
+	// wrapTenants, when set, wraps the tenant service (e.g. to count
+	// authentications).
+	wrapTenants func(tenant.Service) tenant.Service
+	// retentionDir, when set, is the offboarding dump directory.
+	retentionDir string
+	// dbProxy, when set, carries the service's PostgreSQL connections (so a
+	// test can take the database away and bring it back).
+	dbProxy *tcpProxy
+	// replicaOf, when set, makes this server another replica of that one:
+	// the same database, Redis and key prefix, its own pools and caches.
+	replicaOf *env
 }
 
 type env struct {
-	t       testing.TB
-	URL     string
-	tdb     *testenv.DB
-	db      *postgres.DB
-	tenants *postgres.TenantService
-	rdb     *goredis.Client
-	breaker *tredis.Breaker
-	client  *http.Client
+	t         testing.TB
+	URL       string
+	tdb       *testenv.DB
+	db        *postgres.DB
+	tenants   *postgres.TenantService
+	rdb       *goredis.Client
+	redisAddr string
+	prefix    string
+	breaker   *postgres.BreakerStore
+	client    *http.Client
 }
 
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
-	tdb := testenv.NewDatabase(t)
-	_, prefix := testenv.Redis(t) // fresh prefix, cleaned up
+	var tdb *testenv.DB
+	var prefix string
 	addr := o.redisAddr
+	if r := o.replicaOf; r != nil {
+		tdb, prefix, addr = r.tdb, r.prefix, r.redisAddr
+	} else {
+		tdb = testenv.NewDatabase(t)
+		_, prefix = testenv.Redis(t) // fresh prefix, cleaned up
+	}
 	if addr == "" {
 		addr = testenv.RedisAddr(t)
 	}
@@ -62,7 +89,17 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.maxConns == 0 {
 		o.maxConns = 8
 	}
-	db, err := postgres.Open(ctx, tdb.AppURL, postgres.Options{MaxConns: o.maxConns, Logger: log})
+	dbURL := tdb.AppURL
+	if o.dbProxy != nil {
+		u, err := url.Parse(dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.dbProxy.start(t, u.Host)
+		u.Host = o.dbProxy.addr
+		dbURL = u.String()
+	}
+	db, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: o.maxConns, Logger: log, AuthCacheTTL: o.authCacheTTL})
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}
@@ -73,15 +110,24 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	rdb := tredis.Open(tredis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
-	e := &env{t: t, tdb: tdb, db: db, rdb: rdb, tenants: postgres.NewTenantService(db, adminToken),
-		breaker: tredis.NewBreaker(rdb, prefix)}
+	e := &env{t: t, tdb: tdb, db: db, rdb: rdb, redisAddr: addr, prefix: prefix, tenants: postgres.NewTenantService(db, adminToken),
+		breaker: postgres.NewBreakerStore(db)}
+	e.tenants.RetentionDir = o.retentionDir
 	e.breaker.TTL = 0 // tests change the level and expect the next request to see it
 	var limiter tenant.RateLimiter = tredis.NewRateLimiter(rdb, prefix)
 	if o.wrapLimiter != nil {
 		limiter = o.wrapLimiter(limiter)
 	}
+	afl, err := tenant.ParseAuthFailureLimits(o.authLimits, tenant.DefaultAuthFailureLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tenants tenant.Service = e.tenants
+	if o.wrapTenants != nil {
+		tenants = o.wrapTenants(tenants)
+	}
 	srv := &thttp.Server{
-		Tenants: e.tenants, Items: postgres.NewItemService(db),
+		Tenants: tenants, Items: postgres.NewItemService(db), AuthFailureLimits: afl,
 		Limiter: limiter, Breaker: e.breaker,
 		Limits: lim, AdminToken: adminToken, StripeSecret: o.stripe, PriceTiers: o.priceTiers, SNS: o.sns,
 		Logger: log,
@@ -177,4 +223,152 @@ func expect(t testing.TB, r resp, status int, code string) {
 	if r.Status != status || (code != "" && r.code() != code) {
 		t.Fatalf("want %d %s, got %d %s", status, code, r.Status, r.Body)
 	}
+}
+
+// privateRedis is a redis-server of the test's own, without persistence (as
+// ElastiCache restarts), that the test may stop and start again on the same
+// port.
+type privateRedis struct {
+	t    testing.TB
+	addr string
+	dir  string
+	cmd  *exec.Cmd
+}
+
+func startRedis(t testing.TB) *privateRedis {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := &privateRedis{t: t, addr: l.Addr().String(), dir: t.TempDir()}
+	l.Close()
+	rs.start()
+	t.Cleanup(rs.stop)
+	return rs
+}
+
+// start runs redis-server on rs.addr and waits until it answers.
+func (rs *privateRedis) start() {
+	rs.t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		rs.t.Fatal("redis-server not on PATH: run scripts/test.sh (it installs it)")
+	}
+	_, port, _ := net.SplitHostPort(rs.addr)
+	rs.cmd = exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", rs.dir)
+	if err := rs.cmd.Start(); err != nil {
+		rs.t.Fatal(err)
+	}
+	c := goredis.NewClient(&goredis.Options{Addr: rs.addr})
+	defer c.Close()
+	for i := 0; ; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return
+		}
+		if i > 200 {
+			rs.t.Fatalf("private redis on %s did not start: %v", rs.addr, err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// stop kills redis-server: everything it held is gone.
+func (rs *privateRedis) stop() {
+	if rs.cmd == nil {
+		return
+	}
+	_ = rs.cmd.Process.Kill()
+	_ = rs.cmd.Wait()
+	rs.cmd = nil
+}
+
+// tcpProxy forwards loopback connections to target. down closes every
+// connection and refuses new ones, as a stopped server does; up listens again
+// on the same address.
+type tcpProxy struct {
+	t      testing.TB
+	addr   string
+	target string
+	mu     sync.Mutex
+	l      net.Listener
+	conns  map[net.Conn]struct{}
+}
+
+func (p *tcpProxy) start(t testing.TB, target string) {
+	p.t, p.target, p.conns = t, target, map[net.Conn]struct{}{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = l.Addr().String()
+	p.serve(l)
+	t.Cleanup(p.down)
+}
+
+func (p *tcpProxy) serve(l net.Listener) {
+	p.mu.Lock()
+	p.l = l
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go p.pipe(c)
+		}
+	}()
+}
+
+func (p *tcpProxy) pipe(c net.Conn) {
+	s, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.l == nil { // went down meanwhile
+		p.mu.Unlock()
+		c.Close()
+		s.Close()
+		return
+	}
+	p.conns[c], p.conns[s] = struct{}{}, struct{}{}
+	p.mu.Unlock()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(s, c); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, s); done <- struct{}{} }()
+	<-done
+	c.Close()
+	s.Close()
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, s)
+	p.mu.Unlock()
+}
+
+func (p *tcpProxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.l != nil {
+		p.l.Close()
+		p.l = nil
+	}
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
+func (p *tcpProxy) up() {
+	p.t.Helper()
+	l, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		p.t.Fatalf("proxy listen again on %s: %v", p.addr, err)
+	}
+	p.serve(l)
 }

@@ -24,8 +24,7 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
 	}
 	level, err := s.Breaker.Level(r.Context())
 	if err != nil {
-		s.Logger.Warn("breaker unavailable, refusing onboarding", "err", err)
-		s.error(w, r, tenant.Errorf(tenant.EUNAVAILABLE, "cost breaker state unavailable; retry later"))
+		s.error(w, r, tenant.Unavailable("cost breaker state unavailable; retry later", err))
 		return
 	}
 	if !level.OnboardingAllowed(req.Tier) {
@@ -37,6 +36,9 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.error(w, r, err)
 		return
+	}
+	if h, err := tenant.ParseAPIKey(c.APIKey); err == nil {
+		s.guard.good.put(h) // valid from its first request on this replica
 	}
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
@@ -86,7 +88,7 @@ func (s *Server) deleteTenant(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getBreaker(w http.ResponseWriter, r *http.Request) {
 	l, err := s.Breaker.Level(r.Context())
 	if err != nil {
-		s.error(w, r, tenant.Errorf(tenant.EUNAVAILABLE, "cost breaker state unavailable"))
+		s.error(w, r, tenant.Unavailable("cost breaker state unavailable; retry later", err))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"level": l.String()})
@@ -154,13 +156,20 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, it)
 }
 
+// listItems serves one page (tenant/page.go): ?limit=1..200 (default 50)
+// and ?cursor= from the previous page's next_cursor.
 func (s *Server) listItems(w http.ResponseWriter, r *http.Request) {
-	items, err := s.Items.ListItems(r.Context(), scopeOf(r).p, 50)
+	q, err := tenant.ParsePageQuery(r.URL.Query().Get("limit"), r.URL.Query().Get("cursor"))
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	page, err := s.Items.ListPage(r.Context(), scopeOf(r).p, q)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (s *Server) getItem(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ type metrics struct {
 	latency       *prometheus.HistogramVec
 	onboarding    prometheus.Histogram
 	rateDecisions *prometheus.CounterVec
+	authFailures  *prometheus.CounterVec
 	breaker       prometheus.Gauge
 }
 
@@ -37,11 +38,15 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		rateDecisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tenantd_ratelimit_decisions_total", Help: "Rate-limit decisions by tier: allowed, limited, error (refused, fail closed).",
 		}, []string{"tier", "decision"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenantd_auth_failures_total",
+			Help: "Refused API keys by reason: malformed, unknown_key (looked up), known_bad (remembered), limited_address, limited_global (not looked up).",
+		}, []string{"reason"}),
 		breaker: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tenantd_cost_breaker_level", Help: "Cost breaker level last seen: 0 normal, 1 warn, 2 freeze, 3 emergency.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.onboarding, m.rateDecisions, m.breaker,
+	reg.MustRegister(m.requests, m.latency, m.onboarding, m.rateDecisions, m.authFailures, m.breaker,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&tenantsCollector{s: s})
 	return m
@@ -90,8 +95,27 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// instrument records count and latency by route pattern (never the raw path,
-// which holds ids) and logs at debug level.
+// methodLabels are the only values of the method label: net/http accepts any
+// token as a method, and a label per made-up method grew memory without bound
+// (20,000 unauthenticated requests made /metrics 31 MB).
+var methodLabels = map[string]string{
+	http.MethodGet: http.MethodGet, http.MethodHead: http.MethodHead, http.MethodPost: http.MethodPost,
+	http.MethodPut: http.MethodPut, http.MethodPatch: http.MethodPatch, http.MethodDelete: http.MethodDelete,
+	http.MethodOptions: http.MethodOptions, http.MethodConnect: http.MethodConnect, http.MethodTrace: http.MethodTrace,
+}
+
+// methodLabel maps a request method into the fixed set above plus "other".
+func methodLabel(m string) string {
+	if l, ok := methodLabels[m]; ok {
+		return l
+	}
+	return "other"
+}
+
+// instrument records count and latency by route pattern and method label.
+// Every label comes from a bounded set: route is a registered chi pattern or
+// "unmatched" (never the raw path, which holds ids and is chosen by the
+// caller), method is methodLabel, status is a code this server wrote.
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -105,10 +129,11 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		d := time.Since(start)
-		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
-		s.metrics.latency.WithLabelValues(route, r.Method).Observe(d.Seconds())
+		method := methodLabel(r.Method)
+		s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(sw.status)).Inc()
+		s.metrics.latency.WithLabelValues(route, method).Observe(d.Seconds())
 		if s.Logger.Enabled(r.Context(), -4) {
-			s.Logger.Debug("request", "method", r.Method, "route", route, "status", sw.status, "us", d.Microseconds())
+			s.Logger.Debug("request", "method", method, "route", route, "status", sw.status, "us", d.Microseconds())
 		}
 	})
 }

@@ -3,6 +3,7 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -40,8 +41,16 @@ type Server struct {
 	Ready  func(ctx context.Context) map[string]error
 	Logger *slog.Logger
 
+	// AuthFailureLimits bound lookups of API keys this replica has not seen
+	// valid (authguard.go); zero: tenant.DefaultAuthFailureLimits.
+	AuthFailureLimits tenant.AuthFailureLimits
+	// TrustedProxyHops is how many proxies in front append to
+	// X-Forwarded-For (the ALB: 1); 0 uses the connection's peer address.
+	TrustedProxyHops int
+
 	Registry *prometheus.Registry
 	metrics  *metrics
+	guard    *authGuard
 	adminSum [32]byte
 }
 
@@ -58,6 +67,10 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.adminSum = sha256.Sum256([]byte("Bearer " + s.AdminToken))
 	s.metrics = newMetrics(s.Registry, s)
+	if s.AuthFailureLimits == (tenant.AuthFailureLimits{}) {
+		s.AuthFailureLimits = tenant.DefaultAuthFailureLimits()
+	}
+	s.guard = newAuthGuard(s.Limiter, s.AuthFailureLimits)
 
 	r := chi.NewRouter()
 	r.Use(s.instrument, s.recoverer)
@@ -127,6 +140,7 @@ var statusByCode = map[string]int{
 	tenant.EFORBIDDEN:    http.StatusForbidden,
 	tenant.ENOTFOUND:     http.StatusNotFound,
 	tenant.ECONFLICT:     http.StatusConflict,
+	tenant.EGONE:         http.StatusGone,
 	tenant.EIDEMPOTENCY:  http.StatusUnprocessableEntity,
 	tenant.ERATELIMITED:  http.StatusTooManyRequests,
 	tenant.EINTERNAL:     http.StatusInternalServerError,
@@ -149,18 +163,30 @@ func errorBody(err error) errorJSON {
 	return b
 }
 
-// error writes err as JSON; internal errors are logged and never shown.
+// defaultRetryAfter is sent with every 503 whose handler did not choose a
+// value (a dependency outage): clients and load balancers back off instead
+// of retrying at once.
+const defaultRetryAfter = "2"
+
+// error writes err as JSON; internal errors are logged and never shown,
+// unavailability is logged with its cause. Every 503 carries Retry-After.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	code := tenant.ErrorCode(err)
 	status, ok := statusByCode[code]
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if code == tenant.EINTERNAL {
+	switch code {
+	case tenant.EINTERNAL:
 		s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	case tenant.EUNAVAILABLE:
+		s.Logger.Warn("unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tenantd"`)
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", defaultRetryAfter)
 	}
 	writeJSON(w, status, errorBody(err))
 }
@@ -170,20 +196,38 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	// HTML escaping would print each <, > and & of stored JSON as six bytes
+	// (\u003c): a response up to six times the stored item. The body is
+	// application/json with nosniff, never HTML.
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
 // decode reads one JSON object of at most limit bytes, refusing unknown
-// fields and trailing data.
+// fields, trailing data and lone UTF-16 surrogate escapes. encoding/json
+// would turn "\ud800" into U+FFFD in a string field and keep it verbatim in
+// a json.RawMessage, which PostgreSQL then refuses; both are refused here,
+// naming the top-level field that held it.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return tenant.Errorf(tenant.EINVALID, "body is larger than %d bytes", limit)
 		}
+		return tenant.Errorf(tenant.EINVALID, "body could not be read")
+	}
+	if f, err := tenant.ScanJSON(body); err == nil && f.LoneSurrogate {
+		msg := "JSON strings must be valid Unicode: a \\ud800-\\udfff escape must be a high surrogate directly followed by a low one"
+		if f.LoneSurrogateAt != "" && len(f.LoneSurrogateAt) <= 64 {
+			return tenant.FieldError(f.LoneSurrogateAt, "%s: %s", f.LoneSurrogateAt, msg)
+		}
+		return tenant.Errorf(tenant.EINVALID, "%s", msg)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) && ute.Field != "" {
 			return tenant.FieldError(ute.Field, "%s has the wrong JSON type", ute.Field)
@@ -230,28 +274,36 @@ func (s *Server) requireTenant(next http.Handler) http.Handler {
 		}
 		hash, err := tenant.ParseAPIKey(tok)
 		if err != nil {
+			s.metrics.authFailures.WithLabelValues("malformed").Inc()
 			s.error(w, r, err)
 			return
+		}
+		if !s.guard.good.has(hash) && !s.checkUnknownKey(w, r, hash) {
+			return // authguard.go
 		}
 		p, err := s.Tenants.Authenticate(r.Context(), hash)
 		if err != nil {
+			if tenant.ErrorCode(err) == tenant.EUNAUTHORIZED {
+				s.guard.good.del(hash)
+				s.guard.bad.put(hash)
+				s.metrics.authFailures.WithLabelValues("unknown_key").Inc()
+			}
 			s.error(w, r, err)
 			return
 		}
+		s.guard.good.put(hash)
 		level, err := s.Breaker.Level(r.Context())
 		if err != nil {
 			s.metrics.rateDecisions.WithLabelValues(string(p.Tier), "error").Inc()
-			s.error(w, r, tenant.Errorf(tenant.EUNAVAILABLE, "limits cannot be checked right now; retry later"))
-			s.Logger.Warn("breaker unavailable, refusing", "err", err)
+			s.error(w, r, tenant.Unavailable("limits cannot be checked right now; retry later", err))
 			return
 		}
 		lim := s.Limits[p.Tier].Effective(p.Tier, level)
 		d, err := s.Limiter.Allow(r.Context(), p.TenantID, lim)
 		if err != nil {
 			s.metrics.rateDecisions.WithLabelValues(string(p.Tier), "error").Inc()
-			s.Logger.Warn("rate limiter unavailable, refusing", "err", err)
 			w.Header().Set("Retry-After", "1")
-			s.error(w, r, tenant.Errorf(tenant.EUNAVAILABLE, "rate limiter unavailable; retry later"))
+			s.error(w, r, tenant.Unavailable("rate limiter unavailable; retry later", err))
 			return
 		}
 		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(lim.RatePerSecond))

@@ -206,6 +206,11 @@ CREATE TABLE IF NOT EXISTS tenantd.idempotency (
 	response bytea NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE TABLE IF NOT EXISTS tenantd.breaker (
+	id boolean PRIMARY KEY DEFAULT true CHECK (id),
+	level int NOT NULL CHECK (level BETWEEN 0 AND 3),
+	updated_at timestamptz NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tenantd.stripe_events (
 	id text PRIMARY KEY,
 	type text NOT NULL,

@@ -1,12 +1,10 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -56,28 +54,42 @@ func (s *ItemService) scopeErr(p *tenant.Principal, err error) error {
 	return fmt.Errorf("enter tenant scope: %w", err)
 }
 
-// ValidateItem checks an item body.
+// ValidateItem checks an item body. What one item may occupy is bounded as
+// stored, not as sent: jsonb prints numbers expanded (a 64 KiB body of 1e300
+// was a 3.3 MB item) and adds a space after each comma and colon, so the
+// bound from tenant.ScanJSON, not the body's length, must fit MaxItemBytes.
 func ValidateItem(in tenant.ItemInput) error {
 	if in.Name == "" || len(in.Name) > 200 {
 		return tenant.FieldError("name", "name must be 1 to 200 bytes")
 	}
-	if !utf8.ValidString(in.Name) || bytes.IndexByte([]byte(in.Name), 0) >= 0 {
+	if !utf8.ValidString(in.Name) || strings.IndexByte(in.Name, 0) >= 0 {
 		return tenant.FieldError("name", "name must be UTF-8 text without NUL")
 	}
+	stored := len(in.Name) + len("null")
 	if len(in.Data) > 0 {
 		if !json.Valid(in.Data) || !utf8.Valid(in.Data) {
 			return tenant.FieldError("data", "data must be UTF-8 JSON")
 		}
-		// PostgreSQL jsonb cannot store U+0000.
-		if bytes.Contains(in.Data, []byte(`\u0000`)) {
-			return tenant.FieldError("data", "data must not contain \\u0000")
+		f, err := tenant.ScanJSON(in.Data)
+		if err != nil {
+			return tenant.FieldError("data", "data must be UTF-8 JSON")
 		}
-		if err := checkNumbers(in.Data); err != nil {
-			return err
+		switch {
+		case f.LoneSurrogate:
+			return tenant.FieldError("data", "data must be valid Unicode: a \\ud800-\\udfff escape must be a high surrogate directly followed by a low one")
+		case f.NULEscape: // PostgreSQL jsonb cannot store U+0000; "\\u0000" (an escaped backslash) is fine
+			return tenant.FieldError("data", "data must not contain \\u0000 (NUL)")
+		case f.MaxExponent > 300:
+			return tenant.FieldError("data", "numbers in data must have exponents within ±300")
+		case f.LongestNumber >= 1000:
+			return tenant.FieldError("data", "numbers in data must be shorter than 1000 characters")
 		}
+		stored = len(in.Name) + f.StoredBound
 	}
-	if len(in.Name)+len(in.Data) > tenant.MaxItemBytes {
-		return tenant.FieldError("data", "item is larger than %d bytes", tenant.MaxItemBytes)
+	if stored > tenant.MaxItemBytes {
+		return tenant.FieldError("data", "item would take up to %d bytes as stored, over the limit of %d "+
+			"(stored JSON has numbers written out in full, 1e300 as 301 digits, and a space after each comma and colon)",
+			stored, tenant.MaxItemBytes)
 	}
 	return nil
 }
@@ -103,7 +115,8 @@ SELECT id::text, name, data::text, created_at FROM i`
 // CreateItem inserts an item unless it would take the tenant over its item
 // count or storage quota. The usage row is updated in the same statement, so
 // concurrent inserts serialize on it and the quota is never exceeded.
-func (s *ItemService) CreateItem(ctx context.Context, p *tenant.Principal, lim tenant.Limits, in tenant.ItemInput) (*tenant.Item, error) {
+func (s *ItemService) CreateItem(ctx context.Context, p *tenant.Principal, lim tenant.Limits, in tenant.ItemInput) (_ *tenant.Item, err error) {
+	defer translate(&err)
 	if err := ValidateItem(in); err != nil {
 		return nil, err
 	}
@@ -139,12 +152,53 @@ func scanItem(row pgx.Row) (*tenant.Item, error) {
 	return &it, nil
 }
 
-// ListItems returns the newest items first.
+// ListItems returns the first page's items, newest first.
 func (s *ItemService) ListItems(ctx context.Context, p *tenant.Principal, limit int) ([]tenant.Item, error) {
-	if limit <= 0 || limit > 200 {
-		limit = 50
+	if limit <= 0 || limit > tenant.MaxPageItems {
+		limit = tenant.DefaultPageItems
 	}
-	br := s.db.sendTenant(ctx, p, "list", `SELECT id::text, name, data::text, created_at FROM items ORDER BY created_at DESC, id LIMIT $1::int`, limit)
+	page, err := s.ListPage(ctx, p, tenant.PageQuery{Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	return page.Items, nil
+}
+
+// listSQL and listAfterSQL return up to $1+1 rows of a page in the order of
+// the items_created_at index, with the stored size of the items before each
+// row (a running sum that streams: the index scan stops at the limit). A row
+// whose predecessors already hold MaxPageBytes ($4) comes back without its
+// data, so no more than one page of item data is ever read or sent; its
+// presence, like the row past the limit, only says that another page exists.
+// listAfterSQL starts after the cursor ($2, $3): created_at <= $2 is the
+// index range, the rest breaks ties on id.
+const (
+	listSQL = `WITH p AS (
+	SELECT id, name, data, created_at, sum(size) OVER (ORDER BY created_at DESC, id ROWS UNBOUNDED PRECEDING) - size AS before
+	FROM items ORDER BY created_at DESC, id LIMIT $1::int + 1
+)
+SELECT id::text, name, CASE WHEN before < $2::bigint THEN data::text END, created_at FROM p ORDER BY p.created_at DESC, p.id`
+	listAfterSQL = `WITH p AS (
+	SELECT id, name, data, created_at, sum(size) OVER (ORDER BY created_at DESC, id ROWS UNBOUNDED PRECEDING) - size AS before
+	FROM items WHERE created_at <= $2::timestamptz AND (created_at < $2::timestamptz OR id > $3::uuid)
+	ORDER BY created_at DESC, id LIMIT $1::int + 1
+)
+SELECT id::text, name, CASE WHEN before < $4::bigint THEN data::text END, created_at FROM p ORDER BY p.created_at DESC, p.id`
+)
+
+// ListPage returns one page of the caller's items, newest first: at most
+// q.Limit items and tenant.MaxPageBytes of them as stored (at least one).
+func (s *ItemService) ListPage(ctx context.Context, p *tenant.Principal, q tenant.PageQuery) (_ *tenant.ItemPage, err error) {
+	defer translate(&err)
+	if q.Limit < 1 || q.Limit > tenant.MaxPageItems {
+		return nil, tenant.FieldError("limit", "limit must be an integer from 1 to %d", tenant.MaxPageItems)
+	}
+	var br pgx.BatchResults
+	if q.After == nil {
+		br = s.db.sendTenant(ctx, p, "list", listSQL, q.Limit, int64(tenant.MaxPageBytes))
+	} else {
+		br = s.db.sendTenant(ctx, p, "listafter", listAfterSQL, q.Limit, q.After.CreatedAt, q.After.ID, int64(tenant.MaxPageBytes))
+	}
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return nil, s.scopeErr(p, err)
@@ -153,26 +207,39 @@ func (s *ItemService) ListItems(ctx context.Context, p *tenant.Principal, limit 
 	if err != nil {
 		return nil, fmt.Errorf("list items: %w", err)
 	}
-	items := []tenant.Item{}
+	page := &tenant.ItemPage{Items: []tenant.Item{}}
+	more := false
 	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
+		var it tenant.Item
+		var data *string
+		if err := rows.Scan(&it.ID, &it.Name, &data, &it.CreatedAt); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("list items: %w", err)
 		}
-		items = append(items, *it)
+		if len(page.Items) == q.Limit || data == nil {
+			more = true
+			break // the rest are without data: Close drains them
+		}
+		it.Data = json.RawMessage(*data)
+		it.CreatedAt = it.CreatedAt.UTC()
+		page.Items = append(page.Items, it)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list items: %w", err)
 	}
-	return items, br.Close()
+	if more {
+		last := page.Items[len(page.Items)-1]
+		page.NextCursor = tenant.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.String()
+	}
+	return page, br.Close()
 }
 
 var errItemNotFound = tenant.Errorf(tenant.ENOTFOUND, "item not found")
 
 // GetItem returns one item of the caller's; any other id is not found.
-func (s *ItemService) GetItem(ctx context.Context, p *tenant.Principal, id string) (*tenant.Item, error) {
+func (s *ItemService) GetItem(ctx context.Context, p *tenant.Principal, id string) (_ *tenant.Item, err error) {
+	defer translate(&err)
 	if !tenant.ValidID(id) {
 		return nil, errItemNotFound
 	}
@@ -201,7 +268,8 @@ const deleteItemSQL = `WITH d AS (
 SELECT count(*) FROM d`
 
 // DeleteItem deletes one item of the caller's and returns its quota.
-func (s *ItemService) DeleteItem(ctx context.Context, p *tenant.Principal, id string) error {
+func (s *ItemService) DeleteItem(ctx context.Context, p *tenant.Principal, id string) (err error) {
+	defer translate(&err)
 	if !tenant.ValidID(id) {
 		return errItemNotFound
 	}
@@ -218,33 +286,6 @@ func (s *ItemService) DeleteItem(ctx context.Context, p *tenant.Principal, id st
 		return errItemNotFound
 	}
 	return br.Close()
-}
-
-// checkNumbers refuses numbers whose exponent would make jsonb expand them
-// (1e130000 is 8 bytes in, 130 KB stored) or overflow numeric.
-func checkNumbers(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil // json.Valid already passed; io.EOF ends the walk
-		}
-		n, ok := tok.(json.Number)
-		if !ok {
-			continue
-		}
-		s := string(n)
-		if i := strings.IndexAny(s, "eE"); i >= 0 {
-			exp, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
-			if err != nil || exp > 300 || exp < -300 {
-				return tenant.FieldError("data", "numbers in data must have exponents within ±300")
-			}
-		}
-		if len(s) > 1000 {
-			return tenant.FieldError("data", "numbers in data must be shorter than 1000 characters")
-		}
-	}
 }
 
 // scopedResults releases its connection at Close. When the batch completed

@@ -67,7 +67,8 @@ func scanTenant(row pgx.Row) (*tenant.Tenant, error) {
 }
 
 // Create onboards a tenant in one transaction.
-func (s *TenantService) Create(ctx context.Context, req tenant.CreateRequest, idemKey string) (*tenant.Created, bool, error) {
+func (s *TenantService) Create(ctx context.Context, req tenant.CreateRequest, idemKey string) (_ *tenant.Created, _ bool, err error) {
+	defer translate(&err)
 	if err := req.Validate(); err != nil {
 		return nil, false, err
 	}
@@ -84,7 +85,7 @@ func (s *TenantService) Create(ctx context.Context, req tenant.CreateRequest, id
 	}
 	keyHash, _ := tenant.ParseAPIKey(c.APIKey)
 
-	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		if idemKey != "" {
 			sealed, err := s.seal(c)
 			if err != nil {
@@ -149,14 +150,24 @@ func (s *TenantService) seal(c *tenant.Created) ([]byte, error) {
 	return s.idemAEAD.Seal(nonce, nonce, plain, nil), nil
 }
 
+// replay answers a retried onboarding with the first one's result, but only
+// while that tenant is still active: a replay after its offboarding claimed a
+// 201 with a revoked key, even after the slug was onboarded again. Such a
+// replay is 410 gone (the key stays spent: onboarding again takes a new one).
 func (s *TenantService) replay(ctx context.Context, idemKey string, reqHash []byte) (*tenant.Created, bool, error) {
 	var stored, sealed []byte
-	err := s.db.Pool.QueryRow(ctx, `SELECT request_hash, response FROM tenantd.idempotency WHERE key = $1::text`, idemKey).Scan(&stored, &sealed)
+	var status *string
+	err := s.db.Pool.QueryRow(ctx, `SELECT i.request_hash, i.response, t.status FROM tenantd.idempotency i
+		LEFT JOIN tenantd.tenants t ON t.id = i.tenant_id WHERE i.key = $1::text`, idemKey).Scan(&stored, &sealed, &status)
 	if err != nil {
 		return nil, false, fmt.Errorf("read idempotency record: %w", err)
 	}
 	if string(stored) != string(reqHash) {
 		return nil, false, &tenant.Error{Code: tenant.EIDEMPOTENCY, Message: "Idempotency-Key was used with a different request body", Field: "Idempotency-Key"}
+	}
+	if status == nil || *status != string(tenant.StatusActive) {
+		return nil, false, &tenant.Error{Code: tenant.EGONE, Field: "Idempotency-Key",
+			Message: "the tenant this Idempotency-Key created has been offboarded; onboard again with a new Idempotency-Key"}
 	}
 	n := s.idemAEAD.NonceSize()
 	if len(sealed) < n {
@@ -174,7 +185,8 @@ func (s *TenantService) replay(ctx context.Context, idemKey string, reqHash []by
 }
 
 // Get returns a tenant that is not deleted.
-func (s *TenantService) Get(ctx context.Context, id string) (*tenant.Tenant, error) {
+func (s *TenantService) Get(ctx context.Context, id string) (_ *tenant.Tenant, err error) {
+	defer translate(&err)
 	if !tenant.ValidID(id) {
 		return nil, tenant.Errorf(tenant.ENOTFOUND, "tenant not found")
 	}
@@ -190,7 +202,8 @@ func (s *TenantService) Get(ctx context.Context, id string) (*tenant.Tenant, err
 
 // SetTier changes a tenant's tier. This replica's next request sees it (the
 // authentication cache is purged); other replicas within DefaultAuthCacheTTL.
-func (s *TenantService) SetTier(ctx context.Context, id string, tier tenant.Tier) (*tenant.Tenant, error) {
+func (s *TenantService) SetTier(ctx context.Context, id string, tier tenant.Tier) (_ *tenant.Tenant, err error) {
+	defer translate(&err)
 	if _, err := tenant.ParseTier(string(tier)); err != nil {
 		return nil, err
 	}
@@ -213,9 +226,10 @@ func (s *TenantService) SetTier(ctx context.Context, id string, tier tenant.Tier
 // the same transaction as the tier change. It reports whether the event was
 // new. The tenant is found by id (subscription metadata tenant_id) or by the
 // Stripe customer recorded earlier.
-func (s *TenantService) ApplyStripeTier(ctx context.Context, eventID, eventType, tenantID, customer string, tier tenant.Tier) (bool, error) {
+func (s *TenantService) ApplyStripeTier(ctx context.Context, eventID, eventType, tenantID, customer string, tier tenant.Tier) (_ bool, err error) {
+	defer translate(&err)
 	applied := false
-	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO tenantd.stripe_events (id, type) VALUES ($1::text, $2::text) ON CONFLICT (id) DO NOTHING`, eventID, eventType)
 		if err != nil {
 			return fmt.Errorf("record stripe event: %w", err)
@@ -253,7 +267,8 @@ func (s *TenantService) ApplyStripeTier(ctx context.Context, eventID, eventType,
 // Authenticate maps a key hash to its active tenant. Successful lookups are
 // reused for DefaultAuthCacheTTL (authcache.go): safe for revocation because
 // every tenant query re-checks the key in its own batch.
-func (s *TenantService) Authenticate(ctx context.Context, keyHash []byte) (*tenant.Principal, error) {
+func (s *TenantService) Authenticate(ctx context.Context, keyHash []byte) (_ *tenant.Principal, err error) {
+	defer translate(&err)
 	if p, ok := s.db.auth.get(keyHash); ok {
 		return p, nil
 	}
@@ -261,7 +276,7 @@ func (s *TenantService) Authenticate(ctx context.Context, keyHash []byte) (*tena
 	var tier string
 	// Per request: prepared once per connection (the pool default is exec
 	// mode for tenant batches). Safe: fully qualified, runs as the login role.
-	err := s.db.Pool.QueryRow(ctx, `SELECT id::text, slug, tier FROM tenantd.tenants WHERE key_hash = $1::bytea AND status = 'active'`,
+	err = s.db.Pool.QueryRow(ctx, `SELECT id::text, slug, tier FROM tenantd.tenants WHERE key_hash = $1::bytea AND status = 'active'`,
 		pgx.QueryExecModeCacheStatement, keyHash).
 		Scan(&p.TenantID, &p.Slug, &tier)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -276,7 +291,8 @@ func (s *TenantService) Authenticate(ctx context.Context, keyHash []byte) (*tena
 }
 
 // CountByTier counts active tenants per tier (for metrics).
-func (s *TenantService) CountByTier(ctx context.Context) (map[tenant.Tier]int, error) {
+func (s *TenantService) CountByTier(ctx context.Context) (_ map[tenant.Tier]int, err error) {
+	defer translate(&err)
 	rows, err := s.db.Pool.Query(ctx, `SELECT tier, count(*)::int FROM tenantd.tenants WHERE status = 'active' GROUP BY tier`)
 	if err != nil {
 		return nil, err
@@ -297,12 +313,13 @@ func (s *TenantService) CountByTier(ctx context.Context) (map[tenant.Tier]int, e
 // (committed, so the key stops working at once), then the optional retention
 // dump, then schema and role are dropped. A crash in between leaves status
 // 'offboarding', which Reconcile finishes.
-func (s *TenantService) Delete(ctx context.Context, id string) error {
+func (s *TenantService) Delete(ctx context.Context, id string) (err error) {
+	defer translate(&err)
 	if !tenant.ValidID(id) {
 		return tenant.Errorf(tenant.ENOTFOUND, "tenant not found")
 	}
 	var schema string
-	err := s.db.Pool.QueryRow(ctx, `UPDATE tenantd.tenants SET status = 'offboarding', key_hash = NULL, updated_at = now()
+	err = s.db.Pool.QueryRow(ctx, `UPDATE tenantd.tenants SET status = 'offboarding', key_hash = NULL, updated_at = now()
 		WHERE id = $1::uuid AND status IN ('active', 'offboarding') RETURNING schema_name`, id).Scan(&schema)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return tenant.Errorf(tenant.ENOTFOUND, "tenant not found")
@@ -314,13 +331,28 @@ func (s *TenantService) Delete(ctx context.Context, id string) error {
 	return s.finishOffboarding(ctx, id, schema)
 }
 
+// finishOffboarding dumps (optionally) and drops the schema and role of a
+// tenant whose key is already revoked. The ledger row is locked first, so
+// parallel DELETEs of one tenant and the reconciler take turns: the first
+// finishes, the others find the tenant deleted and have nothing to do (they
+// raced into DROP SCHEMA and 32 of 40 answered 500 "schema does not exist").
+// The dump runs on the same connection, inside the transaction: a second
+// connection per offboarding could starve the pool while others wait on the
+// lock.
 func (s *TenantService) finishOffboarding(ctx context.Context, id, schema string) error {
-	if s.RetentionDir != "" {
-		if err := s.dump(ctx, id, schema); err != nil {
-			return fmt.Errorf("retention dump of %s: %w", id, err)
-		}
-	}
 	return pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM tenantd.tenants WHERE id = $1::uuid FOR UPDATE`, id).Scan(&status); err != nil {
+			return fmt.Errorf("lock tenant %s: %w", id, err)
+		}
+		if status != string(tenant.StatusOffboarding) {
+			return nil // finished by whoever held the lock before us
+		}
+		if s.RetentionDir != "" {
+			if err := s.dump(ctx, tx.Conn(), id, schema); err != nil {
+				return fmt.Errorf("retention dump of %s: %w", id, err)
+			}
+		}
 		if err := dropSchemaAndRole(ctx, tx, schema); err != nil {
 			return err
 		}
@@ -352,17 +384,13 @@ func dropSchemaAndRole(ctx context.Context, tx pgx.Tx, schema string) error {
 	return nil
 }
 
-// dump writes each tenant table as CSV under RetentionDir/<id>-<unix>/.
-func (s *TenantService) dump(ctx context.Context, id, schema string) error {
+// dump writes each tenant table as CSV under RetentionDir/<id>-<unix>/,
+// reading through conn.
+func (s *TenantService) dump(ctx context.Context, conn *pgx.Conn, id, schema string) error {
 	dir := filepath.Join(s.RetentionDir, fmt.Sprintf("%s-%d", id, time.Now().Unix()))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	conn, err := s.db.Pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
 	rows, err := conn.Query(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = $1::text AND c.relkind = 'r' ORDER BY 1`, schema)
 	if err != nil {
@@ -377,7 +405,7 @@ func (s *TenantService) dump(ctx context.Context, id, schema string) error {
 		if err != nil {
 			return err
 		}
-		_, err = conn.Conn().PgConn().CopyTo(ctx, f, "COPY "+ident(schema)+"."+pgx.Identifier{tbl}.Sanitize()+" TO STDOUT WITH (FORMAT csv, HEADER true)")
+		_, err = conn.PgConn().CopyTo(ctx, f, "COPY "+ident(schema)+"."+pgx.Identifier{tbl}.Sanitize()+" TO STDOUT WITH (FORMAT csv, HEADER true)")
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}

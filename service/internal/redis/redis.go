@@ -1,6 +1,7 @@
-// Package redis implements the rate limiter (GCRA via redis_rate) and the
-// cost-breaker level store on Redis. Both fail closed: an error from Redis is
-// returned to the caller, which must refuse the request.
+// Package redis implements the rate limiter (GCRA via redis_rate) on Redis.
+// It fails closed: an error from Redis is returned to the caller, which must
+// refuse the request. (The cost breaker level moved to PostgreSQL; see
+// LegacyBreakerLevel.)
 package redis
 
 import (
@@ -9,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -68,63 +68,21 @@ func (r *RateLimiter) Allow(ctx context.Context, tenantID string, lim tenant.Lim
 	return tenant.RateDecision{Allowed: res.Allowed > 0, Remaining: res.Remaining, RetryAfter: res.RetryAfter}, nil
 }
 
-// Breaker implements tenant.BreakerStore. Reads are cached for TTL so the
-// hot path does not pay a Redis round trip per request; every replica
-// converges within TTL. A read error is returned (callers fail closed) and is
-// not cached.
-type Breaker struct {
-	rdb *goredis.Client
-	key string
-	TTL time.Duration
-
-	mu      sync.Mutex
-	level   tenant.BreakerLevel
-	fetched time.Time
-}
-
-var _ tenant.BreakerStore = (*Breaker)(nil)
-
-// NewBreaker stores the level at prefix+"breaker".
-func NewBreaker(rdb *goredis.Client, prefix string) *Breaker {
-	return &Breaker{rdb: rdb, key: prefix + "breaker", TTL: time.Second}
-}
-
-// Level returns the current level (normal when never set).
-func (b *Breaker) Level(ctx context.Context) (tenant.BreakerLevel, error) {
-	b.mu.Lock()
-	if !b.fetched.IsZero() && time.Since(b.fetched) < b.TTL {
-		l := b.level
-		b.mu.Unlock()
-		return l, nil
-	}
-	b.mu.Unlock()
-	v, err := b.rdb.Get(ctx, b.key).Result()
-	var l tenant.BreakerLevel
+// LegacyBreakerLevel reads the cost breaker level that tenantd versions
+// before the PostgreSQL store (postgres.BreakerStore) kept at
+// prefix+"breaker"; ok is false when there is none. tenantd carries it over
+// once at start.
+func LegacyBreakerLevel(ctx context.Context, rdb *goredis.Client, prefix string) (l tenant.BreakerLevel, ok bool, err error) {
+	v, err := rdb.Get(ctx, prefix+"breaker").Result()
 	switch {
 	case errors.Is(err, goredis.Nil):
-		l = tenant.BreakerNormal
+		return 0, false, nil
 	case err != nil:
-		return 0, fmt.Errorf("read breaker level: %w", err)
-	default:
-		n, perr := strconv.Atoi(v)
-		if perr != nil || n < 0 || n > int(tenant.BreakerEmergency) {
-			return 0, fmt.Errorf("breaker level in redis is %q", v)
-		}
-		l = tenant.BreakerLevel(n)
+		return 0, false, fmt.Errorf("read legacy breaker level: %w", err)
 	}
-	b.mu.Lock()
-	b.level, b.fetched = l, time.Now()
-	b.mu.Unlock()
-	return l, nil
-}
-
-// SetLevel stores the level for every replica.
-func (b *Breaker) SetLevel(ctx context.Context, l tenant.BreakerLevel) error {
-	if err := b.rdb.Set(ctx, b.key, strconv.Itoa(int(l)), 0).Err(); err != nil {
-		return fmt.Errorf("set breaker level: %w", err)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < int(tenant.BreakerNormal) || n > int(tenant.BreakerEmergency) {
+		return 0, false, fmt.Errorf("legacy breaker level in redis is %q", v)
 	}
-	b.mu.Lock()
-	b.level, b.fetched = l, time.Now()
-	b.mu.Unlock()
-	return nil
+	return tenant.BreakerLevel(n), true, nil
 }

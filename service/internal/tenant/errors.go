@@ -14,6 +14,7 @@ const (
 	EFORBIDDEN    = "forbidden"              // 403
 	ENOTFOUND     = "not_found"              // 404
 	ECONFLICT     = "conflict"               // 409
+	EGONE         = "gone"                   // 410
 	EIDEMPOTENCY  = "idempotency_key_reused" // 422
 	ERATELIMITED  = "rate_limited"           // 429
 	EINTERNAL     = "internal"               // 500
@@ -28,13 +29,28 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// Err is the cause, for logs only (never shown to the caller).
+	Err error
 }
 
 func (e *Error) Error() string {
+	s := fmt.Sprintf("%s: %s", e.Code, e.Message)
 	if e.Field != "" {
-		return fmt.Sprintf("%s: %s (field %s)", e.Code, e.Message, e.Field)
+		s += fmt.Sprintf(" (field %s)", e.Field)
 	}
-	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Unavailable is an EUNAVAILABLE error (503 with Retry-After): a dependency
+// cannot be reached; the same request may succeed later. cause is logged,
+// never shown.
+func Unavailable(message string, cause error) *Error {
+	return &Error{Code: EUNAVAILABLE, Message: message, Err: cause}
 }
 
 // Errorf builds an *Error.

@@ -98,3 +98,15 @@ func TestNewIDAndSchemaName(t *testing.T) {
 	}()
 	SchemaName("x'; DROP")
 }
+
+func TestParseAuthFailureLimits(t *testing.T) {
+	l, err := ParseAuthFailureLimits("address=rate:2,burst:3", DefaultAuthFailureLimits())
+	if err != nil || l.PerAddress.RatePerSecond != 2 || l.PerAddress.Burst != 3 || l.Global != DefaultAuthFailureLimits().Global {
+		t.Fatalf("%+v %v", l, err)
+	}
+	for _, bad := range []string{"addr=rate:1", "address=rate:0", "global=rate:x", "global=items:3", "global"} {
+		if _, err := ParseAuthFailureLimits(bad, DefaultAuthFailureLimits()); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -101,7 +101,11 @@ type Service interface {
 // ItemService runs every call inside the caller's schema and role.
 type ItemService interface {
 	CreateItem(ctx context.Context, p *Principal, lim Limits, in ItemInput) (*Item, error)
+	// ListItems returns the first page's items (at most limit, and at most
+	// MaxPageBytes), newest first.
 	ListItems(ctx context.Context, p *Principal, limit int) ([]Item, error)
+	// ListPage returns one page (page.go).
+	ListPage(ctx context.Context, p *Principal, q PageQuery) (*ItemPage, error)
 	GetItem(ctx context.Context, p *Principal, id string) (*Item, error)
 	DeleteItem(ctx context.Context, p *Principal, id string) error
 }
