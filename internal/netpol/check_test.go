@@ -209,6 +209,8 @@ func TestRulePeersAndPorts(t *testing.T) {
 			namespaceRes("data", labels("team", "data"))), Egress, pod("data", "role", "db"), "TCP", 5432, Allowed},
 		{"namespaceSelector on a label the namespace lacks", append(egress(m{"to": l(m{"namespaceSelector": matchLabels("team", "data")})}),
 			namespaceRes("data", labels("team", "web"))), Egress, pod("data", "role", "db"), "TCP", 5432, Denied},
+		{"a registered namespace also carries its name label", append(egress(m{"to": l(m{"namespaceSelector": matchLabels("kubernetes.io/metadata.name", "data")})}),
+			namespaceRes("data", labels("team", "data"))), Egress, pod("data", "role", "db"), "TCP", 5432, Allowed},
 		{"namespace outside the stack has only its name label", egress(m{"to": l(m{"namespaceSelector": matchLabels("team", "data")})}), Egress, pod("data", "role", "db"), "TCP", 5432, Denied},
 
 		// Ingress peers.
