@@ -405,12 +405,58 @@ func TestProblems(t *testing.T) {
 		`NetworkPolicy bad.spec.ingress.0.ports.3.endPort: needs a numeric port`,
 		`NetworkPolicy bad.spec.ingress.0.ports.4.endPort: 90 is below port 100`,
 	}
+	var got []string
+	for _, p := range c.Problems {
+		if p.URN != bad.URN {
+			t.Errorf("problem %q on %s, want %s", p.Message, p.URN, bad.URN)
+		}
+		got = append(got, p.Message)
+	}
 	for _, w := range want {
-		if !slices.ContainsFunc(c.Problems, func(p string) bool { return strings.Contains(p, w) }) {
-			t.Errorf("no problem %q in:\n%s", w, strings.Join(c.Problems, "\n"))
+		if !slices.ContainsFunc(got, func(p string) bool { return strings.Contains(p, w) }) {
+			t.Errorf("no problem %q in:\n%s", w, strings.Join(got, "\n"))
 		}
 	}
-	if len(c.Problems) != len(want) {
-		t.Errorf("%d problems, want %d:\n%s", len(c.Problems), len(want), strings.Join(c.Problems, "\n"))
+	if len(got) != len(want) {
+		t.Errorf("%d problems, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+}
+
+func TestDefaultDeny(t *testing.T) {
+	cases := []struct {
+		name     string
+		rs       []inventory.Resource
+		policies []string
+		unknown  string
+	}{
+		{"none", stack(), nil, ""},
+		{"deny all pods", stack(defaultDeny("app")), []string{"default-deny"}, ""},
+		{"another namespace's", stack(defaultDeny("other")), nil, ""},
+		{"ingress only", stack(policy("in", "app", m{"podSelector": m{}, "policyTypes": l("Ingress")})), nil, ""},
+		// Selecting all pods takes the empty selector, whatever the rules.
+		{"selects all and allows some", stack(policy("all", "app", m{"podSelector": m{}, "egress": l(m{"ports": l(m{"port": 443.0})})})), []string{"all"}, ""},
+		{"selects some pods", stack(policy("web", "app", m{"podSelector": matchLabels("app", "web"), "policyTypes": l("Egress")})), nil, ""},
+		{"selector unknown", stack(policy("p", "app", m{"podSelector": unk, "policyTypes": l("Egress")})), nil, "NetworkPolicy p.spec.podSelector"},
+		{"policyTypes unknown", stack(policy("p", "app", m{"podSelector": m{}, "policyTypes": unk})), nil, "NetworkPolicy p spec.policyTypes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cl := Load(c.rs)
+			w, _ := cl.Workload("Deployment", "web")
+			policies, unknown := cl.DefaultDeny(w, Egress)
+			if !slices.Equal(policies, c.policies) {
+				t.Errorf("policies %v, want %v", policies, c.policies)
+			}
+			if c.unknown == "" && len(unknown) > 0 || c.unknown != "" && !slices.Contains(unknown, c.unknown) {
+				t.Errorf("unknown %q, want %q", unknown, c.unknown)
+			}
+		})
+	}
+	cl := Load(tenantStack())
+	if p, ok := cl.Policy("tenant-service", "tenantd-allow"); !ok || len(p.EgressRules) != 3 {
+		t.Errorf("Policy(tenant-service, tenantd-allow) = %v, %v", p.Name, ok)
+	}
+	if _, ok := cl.Policy("default", "tenantd-allow"); ok {
+		t.Error("a policy is found only in its own namespace")
 	}
 }

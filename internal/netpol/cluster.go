@@ -16,11 +16,18 @@ type Cluster struct {
 	Policies  []Policy
 	Workloads []Workload
 	// Problems are inputs the API server would reject (a bad CIDR, an
-	// unknown selector operator...), one sentence each. The evaluation
-	// treats such a part as matching nothing.
-	Problems []string
+	// unknown selector operator...). The evaluation treats such a part as
+	// matching nothing.
+	Problems []Problem
 
 	namespaces []namespace
+}
+
+// Problem is one malformed input of a resource.
+type Problem struct {
+	URN string
+	// Message names the resource, the input path and what is wrong.
+	Message string
 }
 
 // typeK8sProvider is the pulumi-kubernetes provider resource; its
@@ -77,7 +84,9 @@ func Load(rs []inventory.Resource) *Cluster {
 			c.Workloads = append(c.Workloads, w)
 			problems = probs
 		}
-		c.Problems = append(c.Problems, problems...)
+		for _, msg := range problems {
+			c.Problems = append(c.Problems, Problem{URN: r.URN, Message: msg})
+		}
 	}
 	return c
 }
@@ -99,6 +108,36 @@ func (c *Cluster) Workload(kind, name string) (Workload, bool) {
 		}
 	}
 	return Workload{}, false
+}
+
+// Policy finds a policy by namespace and name.
+func (c *Cluster) Policy(namespace, name string) (Policy, bool) {
+	for _, p := range c.Policies {
+		if !p.namespaceUnknown && p.Namespace == namespace && p.Name == name {
+			return p, true
+		}
+	}
+	return Policy{}, false
+}
+
+// DefaultDeny names the policies that select every pod of w's namespace
+// (an empty podSelector) and isolate dir: the namespace's default deny.
+// unknown lists the inputs that leave open whether another policy does.
+func (c *Cluster) DefaultDeny(w Workload, dir Direction) (policies, unknown []string) {
+	for _, p := range c.Policies {
+		all := triOf(p.PodSelector.Empty())
+		if p.PodSelector.unknown {
+			all = triMaybe(p.PodSelector.where)
+		}
+		a := and(p.inNamespace(w.Namespace, w.namespaceUnknown, w.where+" metadata.namespace"), all, p.isolation(dir))
+		switch a.t {
+		case yes:
+			policies = append(policies, p.Name)
+		case maybe:
+			unknown = appendWhy(unknown, a.why...)
+		}
+	}
+	return policies, unknown
 }
 
 // Endpoint is the other end of a flow: an IP address, or a pod.
@@ -303,12 +342,16 @@ func decide(applies, matches []tri) (Verdict, []string) {
 
 // applies: the policy selects w's pods and isolates them for dir.
 func (p Policy) applies(w Workload, dir Direction) tri {
-	iso := triOf(p.Isolates(dir))
-	if iso.t == no && p.typesUnknown {
-		iso = triMaybe("NetworkPolicy " + p.Name + " spec.policyTypes")
-	}
 	return and(p.inNamespace(w.Namespace, w.namespaceUnknown, w.where+" metadata.namespace"),
-		p.PodSelector.matches(w.Labels), iso)
+		p.PodSelector.matches(w.Labels), p.isolation(dir))
+}
+
+// isolation: the policy isolates dir (its policyTypes may be unknown).
+func (p Policy) isolation(dir Direction) tri {
+	if !p.Isolates(dir) && p.typesUnknown {
+		return triMaybe("NetworkPolicy " + p.Name + " spec.policyTypes")
+	}
+	return triOf(p.Isolates(dir))
 }
 
 // inNamespace: is namespace ns (maybe unknown) the policy's own?
@@ -545,7 +588,7 @@ func (c *Cluster) Summary(w Workload, dir Direction) Summary {
 			s.Unknown = appendWhy(s.Unknown, fmt.Sprintf("NetworkPolicy %s spec.%s", p.Name, strings.ToLower(string(dir))))
 		}
 		for _, r := range p.Rules(dir) {
-			entries, why := r.entries(p)
+			entries, why := r.Entries(p)
 			s.Entries = append(s.Entries, entries...)
 			s.Unknown = appendWhy(s.Unknown, why...)
 		}
@@ -556,8 +599,9 @@ func (c *Cluster) Summary(w Workload, dir Direction) Summary {
 	return s
 }
 
-// entries expands a rule into peer × port entries.
-func (r Rule) entries(p Policy) ([]Entry, []string) {
+// Entries expands a rule of policy p into peer × port entries; unknown
+// names the inputs rendered as <unknown>.
+func (r Rule) Entries(p Policy) (entries []Entry, unknown []string) {
 	var why []string
 	var peers []string
 	switch {

@@ -108,6 +108,22 @@ type Port struct {
 // Isolates reports whether the policy isolates its pods for dir.
 func (p Policy) Isolates(dir Direction) bool { return slices.Contains(p.Types, dir) }
 
+// TypesUnknown reports whether spec.policyTypes (or, when it is unset, the
+// egress list its default depends on) is unknown during preview: the
+// policy may isolate more than Types says.
+func (p Policy) TypesUnknown() bool { return p.typesUnknown }
+
+// RulesUnknown reports whether the rule list for dir is unknown during
+// preview.
+func (p Policy) RulesUnknown(dir Direction) bool { return p.rulesUnknown[dir] }
+
+// NamespaceKnown reports whether the policy's namespace is known.
+func (p Policy) NamespaceKnown() bool { return !p.namespaceUnknown }
+
+// PortsUnknown reports whether the rule's ports list is unknown during
+// preview.
+func (r Rule) PortsUnknown() bool { return r.portsUnknown }
+
 // Rules returns the policy's rules for dir.
 func (p Policy) Rules(dir Direction) []Rule {
 	if dir == Ingress {

@@ -36,6 +36,9 @@ type ContainerPort struct {
 	Protocol string
 }
 
+// NamespaceKnown reports whether the workload's namespace is known.
+func (w Workload) NamespaceKnown() bool { return !w.namespaceUnknown }
+
 // String names the workload: "CronJob cost-report".
 func (w Workload) String() string { return w.Kind + " " + w.Name }
 
