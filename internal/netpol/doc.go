@@ -41,7 +41,9 @@
 //   - Label selectors: matchLabels and matchExpressions (In, NotIn, Exists,
 //     DoesNotExist) all must hold.
 //
-// Not modelled: traffic from the pod's own node is always allowed to it,
+// Not modelled: labels the controllers add to the pods (job-name,
+// controller-uid, pod-template-hash...), only the template's own labels
+// count; traffic from the pod's own node is always allowed to it,
 // and a pod can always reach itself (both per the Kubernetes page above);
 // replies to an allowed connection are allowed (connections are judged when
 // opened); whether ipBlock matches pod IPs or rewritten Service IPs is left
@@ -73,7 +75,8 @@
 // Issues in the agent's trackers (not in the guide) report differences in
 // some versions; we cannot tell which versions the cluster's add-on has,
 // so they are noted, not modelled: ipBlock except ignored for 0.0.0.0/0
-// (aws/aws-network-policy-agent#78, fixed by #58; #92 still open), rules
+// (aws/aws-network-policy-agent#78, fixed by #58; #92 was still open when
+// we looked), rules
 // for the same CIDR not merged as a union of ports
 // (aws/aws-network-policy-agent#180; aws/amazon-network-policy-controller-k8s#218),
 // and named ports in ingress rules with ipBlock peers not resolved
