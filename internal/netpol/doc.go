@@ -76,8 +76,7 @@
 // some versions; we cannot tell which versions the cluster's add-on has,
 // so they are noted, not modelled: ipBlock except ignored for 0.0.0.0/0
 // (aws/aws-network-policy-agent#78, fixed by #58; #92 was still open when
-// we looked), rules
-// for the same CIDR not merged as a union of ports
+// we looked), rules for the same CIDR not merged as a union of ports
 // (aws/aws-network-policy-agent#180; aws/amazon-network-policy-controller-k8s#218),
 // and named ports in ingress rules with ipBlock peers not resolved
 // (aws/amazon-network-policy-controller-k8s#81, #92).
