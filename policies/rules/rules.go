@@ -155,6 +155,7 @@ var all = []Rule{
 	sgNoWorldIngress,
 	ebsEncrypted, ec2IMDSv2Required,
 	requiredTags, instanceClassAllowed, logGroupRetention,
+	k8sWorkloadNetwork,
 	costCeiling, platformConfig,
 }
 
