@@ -38,6 +38,10 @@ type Resource struct {
 	// for the default provider.
 	Provider string         `json:"provider,omitempty"`
 	Inputs   map[string]any `json:"inputs"`
+	// Dependencies are the URNs the resource was registered to depend on
+	// (explicit dependsOn and those from its inputs), as the engine records
+	// them; not part of the review's JSON.
+	Dependencies []string `json:"-"`
 }
 
 // FromPropertyMap converts Pulumi property values into plain Go values:

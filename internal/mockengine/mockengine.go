@@ -31,8 +31,46 @@ type Engine struct {
 	// anything exists.
 	Preview bool
 
-	mu        sync.Mutex
-	resources []inventory.Resource
+	// Answers, when set, answer invokes by token before the stand-ins do
+	// (a test's account: an OIDC provider that exists, a region's zones).
+	Answers map[string]func(args map[string]any) (map[string]any, error)
+
+	mu         sync.Mutex
+	resources  []inventory.Resource
+	calls      []Call
+	transforms map[string][]pulumi.ResourceTransform
+	raw        map[string]resource.PropertyMap
+}
+
+// Call is one invoke the program made.
+type Call struct {
+	Token string
+	Args  map[string]any
+}
+
+// Calls returns every invoke the program made, in order.
+func (e *Engine) Calls() []Call {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Call(nil), e.calls...)
+}
+
+// RawInputs returns a resource's inputs as the program registered them,
+// secrets included in the clear: for tests that must check values (the
+// environment a container gets), never for the review or the rules.
+func (e *Engine) RawInputs(urn string) resource.PropertyMap {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.raw[urn]
+}
+
+// Transforms returns the transforms a resource was registered with (the
+// SDK's mock monitor passes them on but does not run them; for a remote
+// component they are what the engine applies to its provider's children).
+func (e *Engine) Transforms(urn string) []pulumi.ResourceTransform {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.transforms[urn]
 }
 
 var _ pulumi.MockResourceMonitorWithMethodCall = (*Engine)(nil)
@@ -95,8 +133,21 @@ func (e *Engine) NewResource(args pulumi.MockResourceArgs) (string, resource.Pro
 		Provider: provider,
 		Inputs:   inventory.FromPropertyMap(args.Inputs),
 	}
+	if args.RegisterRPC != nil {
+		r.Dependencies = append(r.Dependencies, args.RegisterRPC.GetDependencies()...)
+	}
 	e.mu.Lock()
 	e.resources = append(e.resources, r)
+	if e.raw == nil {
+		e.raw = map[string]resource.PropertyMap{}
+	}
+	e.raw[r.URN] = args.Inputs
+	if len(args.Transforms) > 0 {
+		if e.transforms == nil {
+			e.transforms = map[string][]pulumi.ResourceTransform{}
+		}
+		e.transforms[r.URN] = args.Transforms
+	}
 	e.mu.Unlock()
 
 	id := args.Name + "-" + standin.ShortHash(r.URN)
@@ -136,7 +187,15 @@ func (e *Engine) outputs(args pulumi.MockResourceArgs, id string) resource.Prope
 		out["kubeconfigJson"] = resource.NewPropertyValue(string(b))
 		out["kubeconfig"] = resource.NewPropertyValue(kubeconfig)
 	case "random:index/randomPassword:RandomPassword":
-		out["result"] = resource.NewPropertyValue("review-" + standin.ShortHash(id) + "-stand-in-password")
+		// Letters and digits of the requested length, like the provider
+		// with special=false (what the program asks for).
+		n := 16
+		if l, ok := args.Inputs["length"]; ok && l.IsNumber() {
+			n = int(l.NumberValue())
+		}
+		out["result"] = resource.NewPropertyValue(standin.HexID("password/"+id, (n+1)/2)[:n])
+	case "random:index/randomId:RandomId":
+		out["hex"] = resource.NewPropertyValue(standin.HexID(id, 4))
 	}
 	return out
 }
@@ -144,7 +203,18 @@ func (e *Engine) outputs(args pulumi.MockResourceArgs, id string) resource.Prope
 // Call answers invokes. Unknown invokes are an error so that a program change
 // that starts reading new cloud data cannot silently review against nothing.
 func (e *Engine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	ret, err := standin.Invoke("mock engine", e.Region, args.Token, args.Args)
+	plain := inventory.FromPropertyMap(args.Args)
+	e.mu.Lock()
+	e.calls = append(e.calls, Call{Token: args.Token, Args: plain})
+	answer := e.Answers[args.Token]
+	e.mu.Unlock()
+	var ret map[string]any
+	var err error
+	if answer != nil {
+		ret, err = answer(plain)
+	} else {
+		ret, err = standin.Invoke("mock engine", e.Region, args.Token, args.Args)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -162,14 +232,18 @@ func (e *Engine) MethodCall(args pulumi.MockCallArgs) (resource.PropertyMap, err
 // are secrets. preview=true evaluates like `pulumi preview` (outputs the
 // provider computes are unknown).
 func Run(program pulumi.RunFunc, project, stack string, config map[string]string, secretKeys []string, preview bool) (*Engine, error) {
-	region := config["platform:region"]
-	e := NewEngine(project, stack, region)
+	e := NewEngine(project, stack, config["platform:region"])
 	e.Preview = preview
+	return e, e.Evaluate(program, config, secretKeys)
+}
+
+// Evaluate runs program on this engine (set Answers or Preview first).
+func (e *Engine) Evaluate(program pulumi.RunFunc, config map[string]string, secretKeys []string) error {
+	secretKeys = append([]string(nil), secretKeys...)
 	sort.Strings(secretKeys)
-	err := pulumi.RunErr(program, pulumi.WithMocks(project, stack, e), func(ri *pulumi.RunInfo) {
+	return pulumi.RunErr(program, pulumi.WithMocks(e.Project, e.Stack, e), func(ri *pulumi.RunInfo) {
 		ri.Config = config
 		ri.ConfigSecretKeys = secretKeys
-		ri.DryRun = preview
+		ri.DryRun = e.Preview
 	})
-	return e, err
 }

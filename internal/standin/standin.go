@@ -23,6 +23,12 @@ func ShortHash(s string) string {
 	return hex.EncodeToString(h[:])[:7]
 }
 
+// HexID is n stable made-up bytes in hex, like random.RandomId's hex output.
+func HexID(seed string, n int) string {
+	h := sha256.Sum256([]byte("random-id/" + seed))
+	return hex.EncodeToString(h[:n])
+}
+
 // SplitType splits "aws:rds/instance:Instance" into aws, rds, instance.
 func SplitType(t string) (pkg, module, kind string) {
 	parts := strings.SplitN(t, ":", 3)
@@ -56,11 +62,18 @@ func AWSOutputs(region, typ, id string, inputs resource.PropertyMap) resource.Pr
 	// Autonamed resources get a physical name like the provider's.
 	set("name", id)
 	switch typ {
+	case "aws:sns/topic:Topic":
+		// An SNS topic's ARN ends in its name, no resource type.
+		out["arn"] = resource.NewPropertyValue(fmt.Sprintf("arn:aws:sns:%s:%s:%s", region, AccountID, id))
 	case "aws:ec2/launchTemplate:LaunchTemplate":
 		set("latestVersion", 1)
 	case "aws:kms/key:Key":
 		set("keyId", id)
 	case "aws:rds/instance:Instance":
+		// RDS names an instance's ARN after its identifier (db:<id>).
+		if ident, ok := inputs["identifier"]; ok && ident.IsString() {
+			out["arn"] = resource.NewPropertyValue(fmt.Sprintf("arn:aws:rds:%s:%s:db:%s", region, AccountID, ident.StringValue()))
+		}
 		host := id + ".c0ffee." + region + ".rds.amazonaws.com"
 		set("address", host)
 		set("endpoint", host+":5432")
@@ -117,9 +130,52 @@ func Invoke(who, region, token string, args resource.PropertyMap) (map[string]an
 			"secretString": `{"username":"platform_admin","password":"stand-in-password"}`,
 			"versionId":    "stand-in",
 		}, nil
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		return availabilityZones(region, args), nil
+	case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
+		// The stand-in account has no OIDC provider: the data source's
+		// not-found answer (terraform-provider-aws retry.NotFoundError).
+		return nil, fmt.Errorf("reading IAM OIDC Provider (%s): couldn't find resource", str("url"))
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		return map[string]any{"id": AccountID, "accountId": AccountID,
 			"arn": "arn:aws:iam::" + AccountID + ":user/stand-in", "userId": "STANDIN"}, nil
 	}
 	return nil, fmt.Errorf("%s: no stand-in for invoke %s", who, token)
+}
+
+// ZoneIDPrefix is the prefix of a region's zone IDs (us-east-1 -> use1).
+func ZoneIDPrefix(region string) string {
+	parts := strings.Split(region, "-")
+	if len(parts) != 3 {
+		return region
+	}
+	dir := map[string]string{
+		"north": "n", "south": "s", "east": "e", "west": "w", "central": "c",
+		"northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw",
+	}[parts[1]]
+	return parts[0] + dir + parts[2]
+}
+
+// availabilityZones answers getAvailabilityZones like a region with six
+// zones (us-east-1 has six), honouring excludeZoneIds. Names map to IDs in
+// reverse order, as an account's names are shuffled against IDs.
+func availabilityZones(region string, args resource.PropertyMap) map[string]any {
+	excluded := map[string]bool{}
+	if v, ok := args["excludeZoneIds"]; ok && v.IsArray() {
+		for _, e := range v.ArrayValue() {
+			if e.IsString() {
+				excluded[e.StringValue()] = true
+			}
+		}
+	}
+	var names, ids []any
+	for i := 1; i <= 6; i++ {
+		id := fmt.Sprintf("%s-az%d", ZoneIDPrefix(region), i)
+		if excluded[id] {
+			continue
+		}
+		ids = append(ids, id)
+		names = append(names, region+string(rune('a'+6-i)))
+	}
+	return map[string]any{"id": region, "names": names, "zoneIds": ids, "groupNames": []any{region}}
 }

@@ -214,6 +214,14 @@ func (d *double) outputs(typ, id string, ins resource.PropertyMap) resource.Prop
 		if _, ok := out["result"]; !ok {
 			out["result"] = resource.MakeSecret(resource.NewStringProperty(pw[:n%len(pw)]))
 		}
+	case "random:index/randomId:RandomId":
+		n := 8
+		if l, ok := ins["byteLength"]; ok && l.IsNumber() {
+			n = int(l.NumberValue())
+		}
+		if _, ok := out["hex"]; !ok {
+			out["hex"] = resource.NewStringProperty(standin.HexID(id, n))
+		}
 	}
 	return out
 }
