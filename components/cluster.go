@@ -1,6 +1,7 @@
 package components
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-eks/sdk/v2/go/eks"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -18,10 +20,6 @@ import (
 type ClusterArgs struct {
 	// ClusterName is the EKS cluster name (also names its log group). Required.
 	ClusterName string
-	// NodeGroupName names the managed node group and its launch template;
-	// the dev cost breaker and the runbooks address the group by it.
-	// Default ClusterName + "-nodes".
-	NodeGroupName string
 	// Version is the Kubernetes version, e.g. "1.35". Required.
 	Version string
 	// VpcID, PrivateSubnetIDs (nodes, control-plane ENIs) and PublicSubnetIDs
@@ -32,11 +30,21 @@ type ClusterArgs struct {
 	// PublicAccessCIDRs limit the public API endpoint; empty keeps the
 	// endpoint private only. 0.0.0.0/0 is refused.
 	PublicAccessCIDRs []string
-	// AdminPrincipalARNs get cluster-admin through EKS access entries.
+	// AdminPrincipalARNs get cluster-admin through EKS access entries. The
+	// identity that creates the cluster is admin already (pulumi-eks v2.8.1
+	// sets bootstrapClusterCreatorAdminPermissions, nodejs/eks/cluster.ts,
+	// not overridable: pulumi/pulumi-eks#2373), and EKS allows one entry per
+	// principal, so the list must not repeat it, itself or DeployRoleArn.
 	AdminPrincipalARNs []string
 	// DeployRoleArn (optional) is the CI deploy role: it gets cluster-admin
 	// too, since `pulumi up` from the pipeline deploys onto the cluster.
 	DeployRoleArn pulumi.StringInput
+	// ViewerRoleArn (optional) is the pull-request preview role: it gets
+	// the read-only AmazonEKSViewPolicy so previews can diff the
+	// Kubernetes part (the kubernetes provider falls back to a client-side
+	// diff when a dry run is forbidden: pulumi-kubernetes v4.32.0
+	// provider/pkg/provider/provider.go, Create/Update on IsForbidden).
+	ViewerRoleArn pulumi.StringInput
 	// NodeSecurityGroupID is attached to every node (with the cluster
 	// security group EKS creates). Required.
 	NodeSecurityGroupID pulumi.StringInput
@@ -63,9 +71,6 @@ func (a *ClusterArgs) withDefaults() (ClusterArgs, error) {
 	if out.LogRetentionDays == 0 {
 		out.LogRetentionDays = 30
 	}
-	if out.NodeGroupName == "" && out.ClusterName != "" {
-		out.NodeGroupName = out.ClusterName + "-nodes"
-	}
 	switch {
 	case out.ClusterName == "" || out.Version == "":
 		return out, fmt.Errorf("ClusterArgs.ClusterName and Version: required")
@@ -75,6 +80,13 @@ func (a *ClusterArgs) withDefaults() (ClusterArgs, error) {
 		return out, fmt.Errorf("ClusterArgs.InstanceTypes: list at least one instance type")
 	case out.MaxSize < 1 || out.MinSize < 0 || out.MinSize > out.DesiredSize || out.DesiredSize > out.MaxSize:
 		return out, fmt.Errorf("ClusterArgs sizes: need 0 <= MinSize (%d) <= DesiredSize (%d) <= MaxSize (%d), MaxSize >= 1", out.MinSize, out.DesiredSize, out.MaxSize)
+	}
+	seen := map[string]bool{}
+	for _, arn := range out.AdminPrincipalARNs {
+		if seen[arn] {
+			return out, fmt.Errorf("ClusterArgs.AdminPrincipalARNs: %q is listed twice; EKS allows one access entry per principal (CreateAccessEntry answers 409 ResourceInUseException)", arn)
+		}
+		seen[arn] = true
 	}
 	for _, c := range out.PublicAccessCIDRs {
 		if p, err := netip.ParsePrefix(c); err != nil || p.Bits() == 0 {
@@ -99,13 +111,17 @@ type Cluster struct {
 	// OIDCProviderArn and OIDCIssuer (without https://) build IRSA trust.
 	OIDCProviderArn pulumi.StringOutput `pulumi:"oidcProviderArn"`
 	OIDCIssuer      pulumi.StringOutput `pulumi:"oidcIssuer"`
-	NodeGroupName   pulumi.StringOutput `pulumi:"nodeGroupName"`
-	NodeRoleArn     pulumi.StringOutput `pulumi:"nodeRoleArn"`
+	// NodeGroupName is the node group's generated name: a new one whenever
+	// a replace-only input changes, so a replacement is create-before-delete.
+	NodeGroupName pulumi.StringOutput `pulumi:"nodeGroupName"`
+	NodeRoleArn   pulumi.StringOutput `pulumi:"nodeRoleArn"`
 	// NodeASGName is the node group's autoscaling group: the load
 	// balancer's instance targets attach to it.
 	NodeASGName pulumi.StringOutput `pulumi:"nodeAsgName"`
 
-	// Provider deploys Kubernetes resources onto the cluster.
+	// Provider deploys Kubernetes resources onto the cluster. It depends on
+	// the node group and the vpc-cni add-on, so no workload is created
+	// before there are nodes to run it and network policies are enforced.
 	Provider *kubernetes.Provider `pulumi:"-"`
 }
 
@@ -136,26 +152,13 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 
 	access := map[string]eks.AccessEntryArgs{}
 	for i, arn := range a.AdminPrincipalARNs {
-		access[fmt.Sprintf("admin-%d", i)] = eks.AccessEntryArgs{
-			PrincipalArn: pulumi.String(arn),
-			AccessPolicies: map[string]eks.AccessPolicyAssociationInput{
-				"cluster-admin": eks.AccessPolicyAssociationArgs{
-					PolicyArn:   pulumi.String("arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"),
-					AccessScope: awseks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
-				},
-			},
-		}
+		access[fmt.Sprintf("admin-%d", i)] = accessEntry(pulumi.String(arn), ClusterAdminPolicyArn)
 	}
 	if a.DeployRoleArn != nil {
-		access["deploy"] = eks.AccessEntryArgs{
-			PrincipalArn: a.DeployRoleArn,
-			AccessPolicies: map[string]eks.AccessPolicyAssociationInput{
-				"cluster-admin": eks.AccessPolicyAssociationArgs{
-					PolicyArn:   pulumi.String("arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"),
-					AccessScope: awseks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
-				},
-			},
-		}
+		access["deploy"] = accessEntry(a.DeployRoleArn, ClusterAdminPolicyArn)
+	}
+	if a.ViewerRoleArn != nil {
+		access["preview"] = accessEntry(a.ViewerRoleArn, ClusterViewPolicyArn)
 	}
 	clusterArgs := &eks.ClusterArgs{
 		Name:                   pulumi.String(a.ClusterName),
@@ -242,8 +245,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 			Tags:         pulumi.ToStringMap(a.InstanceTags),
 		})
 	}
+	// The launch template keeps its name: changes to it are new versions,
+	// which the node group rolls without replacement.
+	ltName := a.ClusterName + "-nodes"
 	lt, err := ec2.NewLaunchTemplate(ctx, name+"-nodes", &ec2.LaunchTemplateArgs{
-		Name:        pulumi.String(a.NodeGroupName),
+		Name:        pulumi.String(ltName),
 		Description: pulumi.String("EKS nodes of " + a.ClusterName + ": encrypted gp3 root, IMDSv2 only"),
 		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{
 			&ec2.LaunchTemplateBlockDeviceMappingArgs{
@@ -272,19 +278,37 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return nil, err
 	}
 
+	const capacityType = "ON_DEMAND"
 	amiType := "AL2023_x86_64_STANDARD"
 	if a.Arm {
 		amiType = "AL2023_ARM_64_STANDARD"
 	}
+	// Every replace-only input of aws_eks_node_group keys the name's suffix
+	// (NodeGroupReplaceKeys), so a replacement gets a new name and Pulumi's
+	// default create-before-delete brings the new nodes up before the old
+	// go. With a fixed name the provider must delete first: every node
+	// gone before any replacement exists.
+	keepers := pulumi.StringMap{
+		"clusterName":    pulumi.String(a.ClusterName),
+		"amiType":        pulumi.String(amiType),
+		"capacityType":   pulumi.String(capacityType),
+		"instanceTypes":  pulumi.String(strings.Join(a.InstanceTypes, ",")),
+		"launchTemplate": pulumi.String(ltName),
+		"nodeRoleArn":    nodeRole.Arn,
+		"subnetIds":      a.PrivateSubnetIDs.ToStringArrayOutput().ApplyT(func(ids []string) string { return strings.Join(ids, ",") }).(pulumi.StringOutput),
+	}
+	suffix, err := random.NewRandomId(ctx, name+"-nodes-name", &random.RandomIdArgs{ByteLength: pulumi.Int(4), Keepers: keepers}, parent)
+	if err != nil {
+		return nil, err
+	}
+	nodeGroupName := pulumi.Sprintf("%s-nodes-%s", a.ClusterName, suffix.Hex)
 	nodeGroup, err := eks.NewManagedNodeGroup(ctx, name+"-nodes", &eks.ManagedNodeGroupArgs{
-		Cluster: cluster,
-		// A fixed name lets the dev cost breaker and runbooks address the
-		// group without reading resource outputs.
-		NodeGroupName: pulumi.String(a.NodeGroupName),
+		Cluster:       cluster,
+		NodeGroupName: nodeGroupName,
 		NodeRole:      nodeRole,
 		SubnetIds:     a.PrivateSubnetIDs,
 		InstanceTypes: pulumi.ToStringArray(a.InstanceTypes),
-		CapacityType:  pulumi.String("ON_DEMAND"),
+		CapacityType:  pulumi.String(capacityType),
 		AmiType:       pulumi.String(amiType),
 		ScalingConfig: &awseks.NodeGroupScalingConfigArgs{
 			MinSize:     pulumi.Int(a.MinSize),
@@ -296,14 +320,19 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 			Version: lt.LatestVersion.ApplyT(func(v int) string { return fmt.Sprint(v) }).(pulumi.StringOutput),
 		},
 	}, parent, pulumi.DependsOn(attachments),
-		// The cluster autoscaler owns the desired size once the group exists.
-		pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"}))
+		// The node autoscaler, an operator and the dev emergency breaker own
+		// the desired size once the group exists. ignoreChanges on this
+		// remote component would stay on the component and never reach the
+		// aws:eks/nodeGroup child its provider registers
+		// (pulumi/pulumi-eks#1293; ignoreScalingChanges exists only in
+		// pulumi-eks v3): a transform reaches it.
+		pulumi.Transforms([]pulumi.ResourceTransform{IgnoreNodeGroupDesiredSize}))
 	if err != nil {
 		return nil, err
 	}
 	groupInfo := awseks.LookupNodeGroupOutput(ctx, awseks.LookupNodeGroupOutputArgs{
 		ClusterName:   pulumi.String(a.ClusterName),
-		NodeGroupName: pulumi.String(a.NodeGroupName),
+		NodeGroupName: nodeGroupName,
 	}, parent, pulumi.DependsOn([]pulumi.Resource{nodeGroup}))
 	asgName := groupInfo.ApplyT(func(r awseks.LookupNodeGroupResult) string {
 		if len(r.Resources) == 0 || len(r.Resources[0].AutoscalingGroups) == 0 {
@@ -314,20 +343,21 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 
 	// NetworkPolicy objects are only enforced with the VPC CNI's network
 	// policy agent on.
-	if _, err := awseks.NewAddon(ctx, name+"-vpc-cni", &awseks.AddonArgs{
+	cni, err := awseks.NewAddon(ctx, name+"-vpc-cni", &awseks.AddonArgs{
 		ClusterName:              cluster.KubeconfigJson.ApplyT(func(string) string { return a.ClusterName }).(pulumi.StringOutput),
 		AddonName:                pulumi.String("vpc-cni"),
 		ConfigurationValues:      pulumi.String(`{"enableNetworkPolicy":"true"}`),
 		ResolveConflictsOnCreate: pulumi.String("OVERWRITE"),
 		ResolveConflictsOnUpdate: pulumi.String("OVERWRITE"),
-	}, parent); err != nil {
+	}, parent)
+	if err != nil {
 		return nil, err
 	}
 
 	kubeconfig := pulumi.ToSecret(cluster.KubeconfigJson).(pulumi.StringOutput)
 	provider, err := kubernetes.NewProvider(ctx, name+"-k8s", &kubernetes.ProviderArgs{
 		Kubeconfig: kubeconfig,
-	}, parent)
+	}, parent, pulumi.DependsOn([]pulumi.Resource{nodeGroup, cni}))
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +366,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.Kubeconfig = kubeconfig
 	c.OIDCProviderArn = oidc.Arn
 	c.OIDCIssuer = issuerURL.ApplyT(func(u string) string { return strings.TrimPrefix(u, "https://") }).(pulumi.StringOutput)
-	c.NodeGroupName = pulumi.String(a.NodeGroupName).ToStringOutput()
+	c.NodeGroupName = nodeGroupName
 	c.NodeRoleArn = nodeRole.Arn
 	c.NodeASGName = asgName
 	c.Provider = provider
@@ -352,3 +382,45 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 }
 
 func authMode(m eks.AuthenticationMode) *eks.AuthenticationMode { return &m }
+
+// EKS access policies the cluster grants.
+const (
+	ClusterAdminPolicyArn = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+	ClusterViewPolicyArn  = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+)
+
+func accessEntry(principal pulumi.StringInput, policyArn string) eks.AccessEntryArgs {
+	return eks.AccessEntryArgs{
+		PrincipalArn: principal,
+		AccessPolicies: map[string]eks.AccessPolicyAssociationInput{
+			"policy": eks.AccessPolicyAssociationArgs{
+				PolicyArn:   pulumi.String(policyArn),
+				AccessScope: awseks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
+			},
+		},
+	}
+}
+
+// NodeGroupChildType is the resource pulumi-eks's ManagedNodeGroup creates.
+const NodeGroupChildType = "aws:eks/nodeGroup:NodeGroup"
+
+// IgnoreNodeGroupDesiredSize makes the engine keep the node group's
+// desired size as it finds it (autoscaler, operator, emergency breaker).
+// It is applied as a transform on eks.ManagedNodeGroup so it reaches the
+// aws:eks/nodeGroup child.
+func IgnoreNodeGroupDesiredSize(_ context.Context, t *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
+	if t.Type != NodeGroupChildType {
+		return nil
+	}
+	t.Opts.IgnoreChanges = append(t.Opts.IgnoreChanges, "scalingConfig.desiredSize")
+	return &pulumi.ResourceTransformResult{Props: t.Props, Opts: t.Opts}
+}
+
+// NodeGroupReplaceKeys are the aws_eks_node_group inputs that force a
+// replacement (ForceNew in terraform-provider-aws
+// internal/service/eks/node_group.go, which pulumi-aws v6 bridges):
+// each one the program sets keys the node group's name suffix.
+var NodeGroupReplaceKeys = []string{
+	"amiType", "capacityType", "clusterName", "diskSize", "instanceTypes", "launchTemplate.id",
+	"launchTemplate.name", "nodeGroupName", "nodeGroupNamePrefix", "nodeRoleArn", "remoteAccess", "subnetIds",
+}

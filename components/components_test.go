@@ -34,12 +34,12 @@ func awaitSecret(t *testing.T, o pulumi.Output) (any, bool) {
 	return r.Value, r.Secret
 }
 
-var zones3 = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
+var zones3 = []string{"use1-az1", "use1-az2", "use1-az4"}
 
 func newNetwork(single bool, zones []string) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
 		_, err := components.NewNetwork(ctx, "net", &components.NetworkArgs{
-			CidrBlock: "10.0.0.0/16", Zones: zones, SingleNATGateway: single, Region: "us-east-1",
+			CidrBlock: "10.0.0.0/16", ZoneIDs: zones, SingleNATGateway: single, Region: "us-east-1",
 		})
 		return err
 	}
@@ -54,7 +54,11 @@ func TestNetworkPerAZ(t *testing.T) {
 	perZone := map[string]map[string]string{}
 	seen := map[string]bool{}
 	for _, s := range subnets {
-		zone, _ := s.String("availabilityZone")
+		// Placed by zone ID: names map to other physical zones per account
+		// (EC2 User Guide, "AZ IDs").
+		zone, _ := s.String("availabilityZoneId")
+		_, byName := s.String("availabilityZone")
+		assert.False(t, byName, "%s is placed by zone name", s.Name)
 		tier := s.Tags()["tier"]
 		cidr, _ := s.String("cidrBlock")
 		if perZone[zone] == nil {
@@ -70,8 +74,8 @@ func TestNetworkPerAZ(t *testing.T) {
 		assert.Len(t, perZone[z], 3, "zone %s: %v", z, perZone[z])
 		assert.Contains(t, perZone[z], "database")
 	}
-	assert.Equal(t, "10.0.16.0/20", perZone["us-east-1a"]["private"])
-	assert.Equal(t, "10.0.10.0/24", perZone["us-east-1a"]["database"])
+	assert.Equal(t, "10.0.16.0/20", perZone["use1-az1"]["private"])
+	assert.Equal(t, "10.0.10.0/24", perZone["use1-az1"]["database"])
 
 	assert.Len(t, e.Find("aws:ec2/natGateway:NatGateway"), 3, "one NAT per zone")
 	assert.Len(t, e.Find("aws:ec2/eip:Eip"), 3)
@@ -141,7 +145,7 @@ func TestNetworkRejectsBadArgsBeforeRegistering(t *testing.T) {
 	for name, fn := range map[string]pulumi.RunFunc{
 		"one zone": newNetwork(false, zones3[:1]),
 		"bad cidr": func(ctx *pulumi.Context) error {
-			_, err := components.NewNetwork(ctx, "net", &components.NetworkArgs{CidrBlock: "10.0.0.0/24", Zones: zones3, Region: "us-east-1"})
+			_, err := components.NewNetwork(ctx, "net", &components.NetworkArgs{CidrBlock: "10.0.0.0/24", ZoneIDs: zones3, Region: "us-east-1"})
 			return err
 		},
 	} {
@@ -212,7 +216,7 @@ func TestSecurityGroupsChain(t *testing.T) {
 func newDatabase(allowDeletion bool) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
 		_, err := components.NewDatabase(ctx, "db", &components.DatabaseArgs{
-			Identifier: "platform-test-db", InstanceClass: "db.m6g.large", EngineVersion: "16.9",
+			Identifier: "platform-test-db", InstanceClass: "db.m6g.large", EngineVersion: "16",
 			AllocatedStorageGB: 100, BackupRetentionDays: 14, AllowDeletion: allowDeletion,
 			SubnetGroupName: pulumi.String("dbsubnets"), SecurityGroupIDs: pulumi.StringArray{pulumi.String("sg-db")},
 		})
@@ -235,6 +239,15 @@ func TestDatabaseSecureDefaults(t *testing.T) {
 	}
 	kms, _ := db.String("kmsKeyId")
 	assert.Contains(t, kms, "arn:aws:kms:", "storage encrypted with the component's own key")
+	// A major version with AWS's minor upgrades: pulumi-aws documents the
+	// prefix form for exactly this (rds.Instance engineVersion: "If
+	// autoMinorVersionUpgrade is enabled, you can provide a prefix of the
+	// version such as 8.0"); a full 16.9 would be behind the instance after
+	// its first upgrade, and the next update a downgrade RDS refuses.
+	version, _ := db.String("engineVersion")
+	auto, _ := db.Bool("autoMinorVersionUpgrade")
+	assert.Equal(t, "16", version)
+	assert.True(t, auto)
 	_, hasPassword := db.Get("password")
 	assert.False(t, hasPassword, "no password passes through Pulumi")
 
@@ -276,10 +289,37 @@ func TestDatabaseDevAllowsDeletion(t *testing.T) {
 	assert.True(t, multi, "dev is Multi-AZ too")
 }
 
+// TestDatabaseMinorPinNeedsUpgradesOff: a major.minor version with AWS's
+// minor upgrades on is refused before anything registers (the first upgrade
+// would turn the next `pulumi up` into "Cannot upgrade postgres from 16.x to
+// 16.9"); with PinMinorVersion the instance keeps its minor.
+func TestDatabaseMinorPinNeedsUpgradesOff(t *testing.T) {
+	args := func(pin bool) pulumi.RunFunc {
+		return func(ctx *pulumi.Context) error {
+			_, err := components.NewDatabase(ctx, "db", &components.DatabaseArgs{
+				Identifier: "platform-test-db", InstanceClass: "db.m6g.large", EngineVersion: "16.9", PinMinorVersion: pin,
+				SubnetGroupName: pulumi.String("dbsubnets"), SecurityGroupIDs: pulumi.StringArray{pulumi.String("sg-db")},
+			})
+			return err
+		}
+	}
+	e, err := run(t, false, args(false))
+	require.ErrorContains(t, err, "DatabaseArgs.EngineVersion")
+	assert.Empty(t, e.Resources(), "nothing registered")
+
+	e, err = run(t, false, args(true))
+	require.NoError(t, err)
+	db := one(t, e, "aws:rds/instance:Instance")
+	auto, _ := db.Bool("autoMinorVersionUpgrade")
+	version, _ := db.String("engineVersion")
+	assert.False(t, auto, "a pinned minor turns AWS's upgrades off")
+	assert.Equal(t, "16.9", version)
+}
+
 func TestDatabaseRejectsShortBackups(t *testing.T) {
 	e, err := run(t, false, func(ctx *pulumi.Context) error {
 		_, err := components.NewDatabase(ctx, "db", &components.DatabaseArgs{
-			Identifier: "x", InstanceClass: "db.t4g.medium", EngineVersion: "16.9", BackupRetentionDays: 3,
+			Identifier: "x", InstanceClass: "db.t4g.medium", EngineVersion: "16", BackupRetentionDays: 3,
 			SubnetGroupName: pulumi.String("s"), SecurityGroupIDs: pulumi.StringArray{},
 		})
 		return err

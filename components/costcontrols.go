@@ -43,7 +43,7 @@ type CostControlsArgs struct {
 	// 200 % stop acts on; required when StopServingAt200.
 	DatabaseInstanceID pulumi.StringInput
 	ClusterName        string
-	NodeGroupName      string
+	NodeGroupName      pulumi.StringInput
 	NodeGroupMaxSize   int // restored max size the function keeps while scaling to zero
 	Region             string
 	AccountID          pulumi.StringInput // required when StopServingAt200
@@ -60,7 +60,7 @@ func (a *CostControlsArgs) withDefaults() (CostControlsArgs, error) {
 		return out, fmt.Errorf("CostControlsArgs.DeployRoleName: required (the role the 100 %% freeze applies to)")
 	case out.BreakerEndpoint != "" && !strings.HasPrefix(out.BreakerEndpoint, "https://"):
 		return out, fmt.Errorf("CostControlsArgs.BreakerEndpoint: %q must be an https:// URL", out.BreakerEndpoint)
-	case out.StopServingAt200 && (out.DatabaseInstanceID == nil || out.ClusterName == "" || out.NodeGroupName == "" || out.NodeGroupMaxSize < 1 || out.Region == "" || out.AccountID == nil):
+	case out.StopServingAt200 && (out.DatabaseInstanceID == nil || out.ClusterName == "" || out.NodeGroupName == nil || out.NodeGroupMaxSize < 1 || out.Region == "" || out.AccountID == nil):
 		return out, fmt.Errorf("CostControlsArgs: StopServingAt200 needs DatabaseInstanceID, ClusterName, NodeGroupName, NodeGroupMaxSize, Region and AccountID")
 	}
 	for _, e := range out.AlertEmails {
@@ -117,22 +117,37 @@ func NewCostControls(ctx *pulumi.Context, name string, args *CostControlsArgs, o
 	if err != nil {
 		return nil, err
 	}
-	// Budgets and CloudWatch alarms may publish, only from this account.
-	if _, err := sns.NewTopicPolicy(ctx, name+"-alerts", &sns.TopicPolicyArgs{
+	// Budgets and CloudWatch alarms may publish, only from this account;
+	// EventBridge only for the stack's own rules (<BudgetName>-*), as its
+	// documented SNS target policy keys on aws:SourceArn.
+	topicPolicy, err := sns.NewTopicPolicy(ctx, name+"-alerts", &sns.TopicPolicyArgs{
 		Arn: topic.Arn,
 		Policy: topic.Arn.ApplyT(func(arn string) (string, error) {
+			parts := strings.Split(arn, ":")
 			return jsonString(map[string]any{
 				"Version": "2012-10-17",
-				"Statement": []any{map[string]any{
-					"Sid": "AWSServicesPublish", "Effect": "Allow", "Action": "sns:Publish", "Resource": arn,
-					"Principal": map[string]any{"Service": []string{"budgets.amazonaws.com", "cloudwatch.amazonaws.com"}},
-					"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": strings.Split(arn, ":")[4]}},
-				}},
+				"Statement": []any{
+					map[string]any{
+						"Sid": "AWSServicesPublish", "Effect": "Allow", "Action": "sns:Publish", "Resource": arn,
+						"Principal": map[string]any{"Service": []string{"budgets.amazonaws.com", "cloudwatch.amazonaws.com"}},
+						"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": parts[4]}},
+					},
+					map[string]any{
+						"Sid": "StackEventRulesPublish", "Effect": "Allow", "Action": "sns:Publish", "Resource": arn,
+						"Principal": map[string]any{"Service": "events.amazonaws.com"},
+						"Condition": map[string]any{"ArnLike": map[string]any{
+							"aws:SourceArn": fmt.Sprintf("arn:aws:events:%s:%s:rule/%s-*", parts[3], parts[4], a.BudgetName)}},
+					},
+				},
 			})
 		}).(pulumi.StringOutput),
-	}, parent); err != nil {
+	}, parent)
+	if err != nil {
 		return nil, err
 	}
+	// Budgets validates that it may publish to the topic when the budget or
+	// an action is created: both wait for the policy.
+	afterPolicy := pulumi.DependsOn([]pulumi.Resource{topicPolicy})
 	for i, email := range a.AlertEmails {
 		if _, err := sns.NewTopicSubscription(ctx, fmt.Sprintf("%s-email-%d", name, i), &sns.TopicSubscriptionArgs{
 			Topic: topic.Arn, Protocol: pulumi.String("email"), Endpoint: pulumi.String(email),
@@ -177,7 +192,7 @@ func NewCostControls(ctx *pulumi.Context, name string, args *CostControlsArgs, o
 			notification(FreezePercent, "FORECASTED"),
 			notification(EmergencyPercent, "ACTUAL"),
 		},
-	}, parent)
+	}, parent, afterPolicy)
 	if err != nil {
 		return nil, err
 	}
@@ -246,12 +261,12 @@ func NewCostControls(ctx *pulumi.Context, name string, args *CostControlsArgs, o
 			},
 		},
 		Subscribers: subscribers,
-	}, parent); err != nil {
+	}, parent, afterPolicy); err != nil {
 		return nil, err
 	}
 
 	if a.StopServingAt200 {
-		if err := newEmergencyStop(ctx, name, a, budget, execRole, topic, subscribers, parent); err != nil {
+		if err := newEmergencyStop(ctx, name, a, budget, execRole, topic, subscribers, parent, afterPolicy); err != nil {
 			return nil, err
 		}
 	}
@@ -360,7 +375,7 @@ func newEmergencyStop(ctx *pulumi.Context, name string, a CostControlsArgs, budg
 		}),
 		Environment: &lambda.FunctionEnvironmentArgs{Variables: pulumi.StringMap{
 			"CLUSTER_NAME":      pulumi.String(a.ClusterName),
-			"NODEGROUP_NAME":    pulumi.String(a.NodeGroupName),
+			"NODEGROUP_NAME":    a.NodeGroupName,
 			"NODEGROUP_MAX":     pulumi.String(fmt.Sprint(a.NodeGroupMaxSize)),
 			"THRESHOLD_PERCENT": pulumi.String(fmt.Sprint(EmergencyPercent)),
 		}},

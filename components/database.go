@@ -18,8 +18,15 @@ type DatabaseArgs struct {
 	Identifier string
 	// InstanceClass, e.g. db.m6g.large. Required.
 	InstanceClass string
-	// EngineVersion is the PostgreSQL version, e.g. "16.9". Required.
+	// EngineVersion is the PostgreSQL major ("16") or a major.minor pin
+	// ("16.9"). Required. A pin needs PinMinorVersion: with AWS's minor
+	// upgrades on, a pinned version is behind the instance after the first
+	// upgrade, and the next update asks RDS for a downgrade it refuses.
 	EngineVersion string
+	// PinMinorVersion turns AWS's automatic minor upgrades off, so an
+	// EngineVersion like "16.9" stays what runs. Default false: a major
+	// version, upgraded in the maintenance window.
+	PinMinorVersion bool
 	// AllocatedStorageGB (gp3); default 20. MaxAllocatedStorageGB enables
 	// storage autoscaling up to that size; default 5× allocated.
 	AllocatedStorageGB    int
@@ -67,7 +74,15 @@ func (a *DatabaseArgs) withDefaults() (DatabaseArgs, error) {
 	case !strings.HasPrefix(out.InstanceClass, "db."):
 		return out, fmt.Errorf("DatabaseArgs.InstanceClass: %q is not an RDS class (db.*)", out.InstanceClass)
 	case out.EngineVersion == "":
-		return out, fmt.Errorf("DatabaseArgs.EngineVersion: required (e.g. 16.9)")
+		return out, fmt.Errorf("DatabaseArgs.EngineVersion: required (a major such as 16)")
+	case strings.Contains(out.EngineVersion, ".") && !out.PinMinorVersion:
+		// pulumi-aws's rds.Instance documents prefixes for this case:
+		// "If autoMinorVersionUpgrade is enabled, you can provide a prefix
+		// of the version such as 8.0 (for 8.0.36)".
+		return out, fmt.Errorf("DatabaseArgs.EngineVersion: %q pins a minor version while AWS upgrades minors; give the major (%q) or set PinMinorVersion",
+			out.EngineVersion, strings.Split(out.EngineVersion, ".")[0])
+	case !strings.Contains(out.EngineVersion, ".") && out.PinMinorVersion:
+		return out, fmt.Errorf("DatabaseArgs.EngineVersion: PinMinorVersion needs a major.minor version, not %q", out.EngineVersion)
 	case out.BackupRetentionDays < 7 || out.BackupRetentionDays > 35:
 		return out, fmt.Errorf("DatabaseArgs.BackupRetentionDays: %d is out of range 7-35", out.BackupRetentionDays)
 	case out.MaxAllocatedStorageGB < out.AllocatedStorageGB:
@@ -88,6 +103,7 @@ type Database struct {
 	// SecretArn is the Secrets Manager secret holding the master credentials.
 	SecretArn    pulumi.StringOutput `pulumi:"secretArn"`
 	InstanceID   pulumi.StringOutput `pulumi:"instanceId"`
+	InstanceArn  pulumi.StringOutput `pulumi:"instanceArn"`
 	KmsKeyArn    pulumi.StringOutput `pulumi:"kmsKeyArn"`
 	DatabaseName pulumi.StringOutput `pulumi:"databaseName"`
 }
@@ -166,7 +182,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		PerformanceInsightsKmsKeyId:        key.Arn,
 		PerformanceInsightsRetentionPeriod: pulumi.Int(7), // free tier
 		EnabledCloudwatchLogsExports:       pulumi.ToStringArray(logExports),
-		AutoMinorVersionUpgrade:            pulumi.Bool(true),
+		AutoMinorVersionUpgrade:            pulumi.Bool(!a.PinMinorVersion),
 		DeletionProtection:                 pulumi.Bool(!a.AllowDeletion),
 		SkipFinalSnapshot:                  pulumi.Bool(a.AllowDeletion),
 	}
@@ -187,6 +203,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		return *s[0].SecretArn
 	}).(pulumi.StringOutput)
 	d.InstanceID = db.Identifier
+	d.InstanceArn = db.Arn
 	d.KmsKeyArn = key.Arn
 	d.DatabaseName = pulumi.String(a.DatabaseName).ToStringOutput()
 	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{
@@ -194,6 +211,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		"port":         d.Port,
 		"secretArn":    d.SecretArn,
 		"instanceId":   d.InstanceID,
+		"instanceArn":  d.InstanceArn,
 		"kmsKeyArn":    d.KmsKeyArn,
 		"databaseName": d.DatabaseName,
 	})

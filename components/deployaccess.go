@@ -390,8 +390,20 @@ func deployPolicy(a DeployAccessArgs) map[string]any {
 	return map[string]any{"Version": "2012-10-17", "Statement": stmts}
 }
 
+// PreviewInvokeActions are the read calls behind the data sources the
+// program reads in every preview (eks:getCluster, eks:getNodeGroup,
+// getAvailabilityZones, iam:getOpenIdConnectProvider by URL). ReadOnlyAccess
+// grants them too; the role names them itself, so what a preview needs is
+// written where it is granted, and a test checks every invoke the program
+// makes against this policy.
+var PreviewInvokeActions = []string{
+	"eks:DescribeCluster", "eks:DescribeNodegroup", "ec2:DescribeAvailabilityZones",
+	"iam:ListOpenIDConnectProviders", "iam:GetOpenIDConnectProvider",
+}
+
 func previewPolicy(a DeployAccessArgs) map[string]any {
 	stmts := []any{
+		map[string]any{"Sid": "ProgramReads", "Effect": "Allow", "Action": PreviewInvokeActions, "Resource": "*"},
 		map[string]any{"Sid": "NoDataReads", "Effect": "Deny", "Action": PreviewDataReadActions, "Resource": "*"},
 		map[string]any{"Sid": "OnlyPublicParameters", "Effect": "Deny",
 			"Action":      []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"},

@@ -13,19 +13,19 @@ type MonitoringArgs struct {
 	DashboardName string
 	// Region of the metrics; required. Billing metrics live in us-east-1.
 	Region string
-	// DatabaseInstanceID and its allocated storage (for the < 10 % free
-	// storage alarm). Required.
+	// DatabaseInstanceID names the RDS instance in metrics; its ARN selects
+	// its storage events. Required.
 	DatabaseInstanceID    string
-	DatabaseStorageGB     int
+	DatabaseInstanceArn   pulumi.StringInput
 	CacheMemberIDs        []string // ElastiCache node ids; required
 	LoadBalancerArnSuffix pulumi.StringInput
 	TargetGroupArnSuffix  pulumi.StringInput
 	NodeASGName           pulumi.StringInput
 	// AlarmTopicArn receives every alarm and its recovery. Required.
 	AlarmTopicArn pulumi.StringInput
-	// Thresholds; defaults 80 % CPU, 10 % free storage, 80 % Redis memory,
-	// 5 % of requests answered 5xx.
-	CPUPercent, FreeStoragePercent, RedisMemoryPercent, Error5xxPercent float64
+	// Thresholds; defaults 80 % CPU, 80 % Redis memory, 5 % of requests
+	// answered 5xx. Storage is judged by RDS itself (StorageEventIDs).
+	CPUPercent, RedisMemoryPercent, Error5xxPercent float64
 }
 
 func (a *MonitoringArgs) withDefaults() (MonitoringArgs, error) {
@@ -36,14 +36,13 @@ func (a *MonitoringArgs) withDefaults() (MonitoringArgs, error) {
 		}
 	}
 	def(&out.CPUPercent, 80)
-	def(&out.FreeStoragePercent, 10)
 	def(&out.RedisMemoryPercent, 80)
 	def(&out.Error5xxPercent, 5)
 	switch {
 	case out.DashboardName == "" || out.Region == "" || out.DatabaseInstanceID == "":
 		return out, fmt.Errorf("MonitoringArgs.DashboardName, Region and DatabaseInstanceID: required")
-	case out.DatabaseStorageGB <= 0 || len(out.CacheMemberIDs) == 0:
-		return out, fmt.Errorf("MonitoringArgs.DatabaseStorageGB and CacheMemberIDs: required")
+	case out.DatabaseInstanceArn == nil || len(out.CacheMemberIDs) == 0:
+		return out, fmt.Errorf("MonitoringArgs.DatabaseInstanceArn and CacheMemberIDs: required")
 	case out.LoadBalancerArnSuffix == nil || out.TargetGroupArnSuffix == nil || out.NodeASGName == nil || out.AlarmTopicArn == nil:
 		return out, fmt.Errorf("MonitoringArgs: load balancer, target group, node group and topic inputs are required")
 	}
@@ -100,14 +99,12 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	}); err != nil {
 		return nil, err
 	}
-	freeBytes := float64(a.DatabaseStorageGB) * 1e9 * a.FreeStoragePercent / 100
-	if err := alarm("rds-free-storage", &cloudwatch.MetricAlarmArgs{
-		AlarmDescription: pulumi.Sprintf("RDS %s free storage below %.0f %% of %d GB", a.DatabaseInstanceID, a.FreeStoragePercent, a.DatabaseStorageGB),
-		Namespace:        pulumi.String("AWS/RDS"), MetricName: pulumi.String("FreeStorageSpace"),
-		Dimensions: pulumi.StringMap{"DBInstanceIdentifier": pulumi.String(a.DatabaseInstanceID)},
-		Statistic:  pulumi.String("Minimum"), Period: pulumi.Int(300), EvaluationPeriods: pulumi.Int(1),
-		ComparisonOperator: pulumi.String("LessThanThreshold"), Threshold: pulumi.Float64(freeBytes),
-	}); err != nil {
+	// Storage: with autoscaling on, a threshold computed from the size at
+	// deploy time goes stale as RDS grows the disk (a 10 %-of-20 GB alarm
+	// is 2 % of a grown 100 GB). RDS judges against the current size and
+	// the autoscaling ceiling itself and says so in events, which this rule
+	// forwards to the alerts topic.
+	if err := newStorageEvents(ctx, name, a, parent); err != nil {
 		return nil, err
 	}
 	for _, id := range a.CacheMemberIDs {
@@ -203,4 +200,40 @@ func DashboardBody(a MonitoringArgs, lbSuffix, tgSuffix, asgName string) (string
 		}, "us-east-1"),
 	}
 	return jsonString(map[string]any{"widgets": widgets})
+}
+
+// StorageEventIDs are the RDS events that say storage is really running out
+// (USER_Events.Messages, RDS User Guide): RDS-EVENT-0225 allocated storage
+// at 80 % of the autoscaling maximum, RDS-EVENT-0224 a pending autoscaling
+// step would reach the maximum, RDS-EVENT-0223 autoscaling cannot scale,
+// RDS-EVENT-0007 storage exhausted. An RDS event subscription filters only by
+// category, which would also mail RDS-EVENT-0089 before every routine
+// autoscaling step, so an EventBridge rule picks exactly these.
+var StorageEventIDs = []string{"RDS-EVENT-0225", "RDS-EVENT-0224", "RDS-EVENT-0223", "RDS-EVENT-0007"}
+
+// StorageRuleSuffix names the EventBridge rule (<DashboardName>-rds-storage);
+// the alerts topic admits rules of the stack's prefix.
+const StorageRuleSuffix = "-rds-storage"
+
+func newStorageEvents(ctx *pulumi.Context, name string, a MonitoringArgs, opts ...pulumi.ResourceOption) error {
+	pattern := a.DatabaseInstanceArn.ToStringOutput().ApplyT(func(arn string) (string, error) {
+		return jsonString(map[string]any{
+			"source":      []string{"aws.rds"},
+			"detail-type": []string{"RDS DB Instance Event"},
+			"detail":      map[string]any{"SourceArn": []string{arn}, "EventID": StorageEventIDs},
+		})
+	}).(pulumi.StringOutput)
+	rule, err := cloudwatch.NewEventRule(ctx, name+StorageRuleSuffix, &cloudwatch.EventRuleArgs{
+		Name:         pulumi.String(a.DashboardName + StorageRuleSuffix),
+		Description:  pulumi.Sprintf("RDS %s storage near or at its autoscaling ceiling, or exhausted", a.DatabaseInstanceID),
+		EventPattern: pattern,
+	}, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = cloudwatch.NewEventTarget(ctx, name+StorageRuleSuffix, &cloudwatch.EventTargetArgs{
+		Rule: rule.Name,
+		Arn:  a.AlarmTopicArn,
+	}, opts...)
+	return err
 }

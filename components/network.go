@@ -3,6 +3,7 @@ package components
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -16,9 +17,11 @@ import (
 type NetworkArgs struct {
 	// CidrBlock is the VPC's IPv4 network, /16 to /18. Required.
 	CidrBlock string
-	// Zones are the availability zones, 2 or 3. Each zone gets a public, a
-	// private (nodes) and an isolated database subnet. Required.
-	Zones []string
+	// ZoneIDs are the availability zones by ID (use1-az1), 2 or 3. Zone
+	// names map to different physical zones in every account, so subnets
+	// are placed by ID. Each zone gets a public, a private (nodes) and an
+	// isolated database subnet. Required.
+	ZoneIDs []string
 	// SingleNATGateway puts one NAT gateway in the first zone instead of one
 	// per zone: cheaper, but that zone becomes a single point of failure for
 	// egress. Default false (one per zone).
@@ -39,8 +42,8 @@ func (a *NetworkArgs) withDefaults() (NetworkArgs, error) {
 	switch {
 	case err != nil || !pfx.Addr().Is4() || pfx.Bits() < 16 || pfx.Bits() > 18:
 		return out, fmt.Errorf("NetworkArgs.CidrBlock: %q must be an IPv4 network of size /16 to /18", out.CidrBlock)
-	case len(out.Zones) < 2 || len(out.Zones) > 3:
-		return out, fmt.Errorf("NetworkArgs.Zones: %d zones given; use 2 or 3", len(out.Zones))
+	case len(out.ZoneIDs) < 2 || len(out.ZoneIDs) > 3:
+		return out, fmt.Errorf("NetworkArgs.ZoneIDs: %d zones given; use 2 or 3", len(out.ZoneIDs))
 	case out.Region == "":
 		return out, fmt.Errorf("NetworkArgs.Region: required")
 	}
@@ -142,8 +145,9 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 
 	var publicIDs, privateIDs, dbIDs, natIDs, privateRTIDs pulumi.StringArray
 	var nats []*ec2.NatGateway
-	for i, zone := range a.Zones {
-		suffix := fmt.Sprintf("-%s", zone[len(zone)-1:])
+	for i, zone := range a.ZoneIDs {
+		// use1-az1 -> -az1: names stay tied to the physical zone.
+		suffix := zone[strings.LastIndex(zone, "-"):]
 		pub, err := newSubnet(ctx, name+"-public"+suffix, vpc, zone, cidrSubnet(vpcPrefix, 8, publicNetnum+i),
 			map[string]string{"kubernetes.io/role/elb": "1", "tier": "public"}, parent)
 		if err != nil {
@@ -270,16 +274,16 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	})
 }
 
-func newSubnet(ctx *pulumi.Context, name string, vpc *ec2.Vpc, zone string, cidr netip.Prefix,
+func newSubnet(ctx *pulumi.Context, name string, vpc *ec2.Vpc, zoneID string, cidr netip.Prefix,
 	tags map[string]string, opts ...pulumi.ResourceOption) (*ec2.Subnet, error) {
 	t := pulumi.StringMap{"Name": pulumi.String(name)}
 	for k, v := range tags {
 		t[k] = pulumi.String(v)
 	}
 	return ec2.NewSubnet(ctx, name, &ec2.SubnetArgs{
-		VpcId:            vpc.ID(),
-		AvailabilityZone: pulumi.String(zone),
-		CidrBlock:        pulumi.String(cidr.String()),
+		VpcId:              vpc.ID(),
+		AvailabilityZoneId: pulumi.String(zoneID),
+		CidrBlock:          pulumi.String(cidr.String()),
 		// Nothing gets a public address by accident: load balancers and
 		// NAT gateways bring their own.
 		MapPublicIpOnLaunch: pulumi.Bool(false),
@@ -314,11 +318,18 @@ func newFlowLogs(ctx *pulumi.Context, name string, vpc *ec2.Vpc, retention int, 
 		Policy: group.Arn.ApplyT(func(arn string) (string, error) {
 			return jsonString(map[string]any{
 				"Version": "2012-10-17",
-				"Statement": []any{map[string]any{
-					"Effect":   "Allow",
-					"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
-					"Resource": []string{arn, arn + ":*"},
-				}},
+				"Statement": []any{
+					map[string]any{
+						"Effect":   "Allow",
+						"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
+						"Resource": []string{arn, arn + ":*"},
+					},
+					// The flow-logs service checks the destination group
+					// exists with DescribeLogGroups, a list call without
+					// resource-level permissions ("IAM role for publishing
+					// flow logs to CloudWatch Logs", VPC User Guide).
+					map[string]any{"Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
+				},
 			})
 		}).(pulumi.StringOutput),
 	}, opts...); err != nil {

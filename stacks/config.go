@@ -40,12 +40,21 @@ type Config struct {
 	Project string // Pulumi project, from the engine
 	Stack   string // Pulumi stack, from the engine
 
-	Environment string   // dev or prod: selects defaults and guardrail levels
-	Region      string   // AWS region
-	AZCount     int      // availability zones used (3; dev may use 2)
-	Zones       []string // AZ names; default region+a, b, c
-	VPCCidr     string
-	NAT         string // single or per-az
+	Environment string // dev or prod: selects defaults and guardrail levels
+	Region      string // AWS region
+	// AccountID, when set, is the AWS account the stack must deploy into
+	// (preflight and the placeholder check compare against it).
+	AccountID string
+	AZCount   int // availability zones used (3; dev may use 2)
+	// ZoneIDs are availability zone IDs (use1-az1), not names: names map to
+	// different physical zones in every account. Empty = look the zones up
+	// at deploy time, skipping ExcludedZoneIDs.
+	ZoneIDs []string
+	// ExcludedZoneIDs are never chosen by the lookup and refused when
+	// listed; the default is the zones EKS rejects for control-plane subnets.
+	ExcludedZoneIDs []string
+	VPCCidr         string
+	NAT             string // single or per-az
 
 	FlowLogRetentionDays int // VPC flow logs and other platform log groups
 
@@ -58,8 +67,11 @@ type Config struct {
 	NodeMax                  int
 	NodeDiskGB               int
 
-	DBInstanceClass         string
-	DBEngineVersion         string // PostgreSQL, major within RDS standard support
+	DBInstanceClass string
+	// DBEngineVersion is a PostgreSQL major ("16": AWS applies minor
+	// upgrades) or a major.minor pin, allowed only with auto upgrades off.
+	DBEngineVersion         string
+	DBAutoMinorUpgrade      bool
 	DBAllocatedStorageGB    int
 	DBMaxAllocatedStorageGB int
 	DBBackupRetentionDays   int
@@ -83,9 +95,12 @@ type Config struct {
 	AlertEmails         []string // budget, alarm and daily report recipients
 	HeartbeatURL        string   // secret: BetterStack heartbeat URL (optional)
 	StripeWebhookSecret string   // secret: Stripe webhook signing secret (optional)
-	ReviewEstimateUSD   float64  // the offline review's monthly estimate, for the daily report
-	GithubRepository    string   // owner/name allowed to deploy through GitHub OIDC
-	GithubOIDCProvider  string   // ARN of an existing GitHub OIDC provider (one per account)
+	// StripePriceTiers maps Stripe price IDs to service tiers; required with
+	// StripeWebhookSecret (tenantd refuses to start with one and not the other).
+	StripePriceTiers   map[string]string
+	ReviewEstimateUSD  float64 // the offline review's monthly estimate, for the daily report
+	GithubRepository   string  // owner/name allowed to deploy through GitHub OIDC
+	GithubOIDCProvider string  // ARN of an existing GitHub OIDC provider (one per account)
 
 	MonthlyBudgetUSD  float64 // AWS Budgets amount; alarms at 90/100/200 %
 	MonthlyCeilingUSD float64 // the policy pack refuses estimates above this
@@ -115,7 +130,8 @@ func DefaultConfig(env string) Config {
 		NodeMax:                    6,
 		NodeDiskGB:                 50,
 		DBInstanceClass:            "db.m6g.large",
-		DBEngineVersion:            "16.9",
+		DBEngineVersion:            "16",
+		DBAutoMinorUpgrade:         true,
 		DBAllocatedStorageGB:       100,
 		DBMaxAllocatedStorageGB:    500,
 		DBBackupRetentionDays:      14,
@@ -131,6 +147,7 @@ func DefaultConfig(env string) Config {
 		MonthlyBudgetUSD:           1500,
 		MonthlyCeilingUSD:          1700,
 		Tags:                       map[string]string{},
+		StripePriceTiers:           map[string]string{},
 		Usage:                      cost.DefaultUsage(),
 	}
 	if env == EnvDev {
@@ -190,8 +207,10 @@ type KeyDoc struct {
 var keys = []key{
 	{name: "environment", doc: "dev or prod (required): selects defaults and guardrail levels", field: func(c *Config) any { return &c.Environment }},
 	{name: "region", doc: "AWS region", field: func(c *Config) any { return &c.Region }},
+	{name: "accountId", doc: "AWS account id the stack must deploy into (12 digits, optional; preflight checks it)", field: func(c *Config) any { return &c.AccountID }},
 	{name: "azCount", doc: "availability zones (3; 2 allowed for dev)", field: func(c *Config) any { return &c.AZCount }},
-	{name: "availabilityZones", doc: "AZ names (JSON list); default region + a, b, c", field: func(c *Config) any { return &c.Zones }},
+	{name: "availabilityZoneIds", doc: "availability zone IDs, e.g. use1-az1 (JSON list); empty = the first azCount available zones by ID, skipping excludedZoneIds", field: func(c *Config) any { return &c.ZoneIDs }},
+	{name: "excludedZoneIds", doc: "zone IDs never used (JSON list); default: the zones EKS rejects for control-plane subnets in the region", field: func(c *Config) any { return &c.ExcludedZoneIDs }},
 	{name: "vpcCidr", doc: "VPC IPv4 CIDR, /16 to /18, private range", field: func(c *Config) any { return &c.VPCCidr }},
 	{name: "nat", doc: "NAT gateways: single or per-az (prod requires per-az)", field: func(c *Config) any { return &c.NAT }},
 	{name: "logRetentionDays", doc: "retention of flow logs and platform log groups (a CloudWatch value)", field: func(c *Config) any { return &c.FlowLogRetentionDays }},
@@ -204,7 +223,8 @@ var keys = []key{
 	{name: "nodeMax", doc: "node group maximum size (the cost ceiling prices this)", field: func(c *Config) any { return &c.NodeMax }},
 	{name: "nodeDiskGb", doc: "node root volume size, GB (gp3, encrypted)", field: func(c *Config) any { return &c.NodeDiskGB }},
 	{name: "dbInstanceClass", doc: "RDS instance class", field: func(c *Config) any { return &c.DBInstanceClass }},
-	{name: "dbEngineVersion", doc: "PostgreSQL version, major 14-17 (RDS standard support)", field: func(c *Config) any { return &c.DBEngineVersion }},
+	{name: "dbEngineVersion", doc: "PostgreSQL major 14-17 (RDS standard support); a major.minor pin needs dbAutoMinorVersionUpgrade false", field: func(c *Config) any { return &c.DBEngineVersion }},
+	{name: "dbAutoMinorVersionUpgrade", doc: "let AWS apply PostgreSQL minor upgrades in the maintenance window", field: func(c *Config) any { return &c.DBAutoMinorUpgrade }},
 	{name: "dbAllocatedStorageGb", doc: "RDS gp3 storage, GB", field: func(c *Config) any { return &c.DBAllocatedStorageGB }},
 	{name: "dbMaxAllocatedStorageGb", doc: "RDS storage autoscaling limit, GB", field: func(c *Config) any { return &c.DBMaxAllocatedStorageGB }},
 	{name: "dbBackupRetentionDays", doc: "RDS backup retention, days (7-35)", field: func(c *Config) any { return &c.DBBackupRetentionDays }},
@@ -222,7 +242,8 @@ var keys = []key{
 	{name: "serviceHostname", doc: "public DNS name of the service; when set, budget alerts reach the service breaker at https://NAME/v1/breaker/sns", field: func(c *Config) any { return &c.ServiceHostname }},
 	{name: "alertEmails", doc: "emails for budget alerts, alarms and the daily cost report (JSON list, at least one)", field: func(c *Config) any { return &c.AlertEmails }},
 	{name: "heartbeatUrl", secret: true, doc: "BetterStack heartbeat URL the service pings while ready (secret, optional)", field: func(c *Config) any { return &c.HeartbeatURL }},
-	{name: "stripeWebhookSecret", secret: true, doc: "Stripe webhook signing secret (secret, optional)", field: func(c *Config) any { return &c.StripeWebhookSecret }},
+	{name: "stripeWebhookSecret", secret: true, doc: "Stripe webhook signing secret (secret, optional; needs stripePriceTiers)", field: func(c *Config) any { return &c.StripeWebhookSecret }},
+	{name: "stripePriceTiers", doc: "Stripe price ID to tier (free, starter, pro, enterprise) (JSON object; required with stripeWebhookSecret)", field: func(c *Config) any { return &c.StripePriceTiers }},
 	{name: "reviewEstimateUsd", doc: "the offline review's monthly estimate, shown in the daily cost report (the deploy pipeline sets it)", field: func(c *Config) any { return &c.ReviewEstimateUSD }},
 	{name: "githubRepository", doc: "GitHub owner/name whose environments may assume the deploy role (required)", field: func(c *Config) any { return &c.GithubRepository }},
 	{name: "githubOidcProviderArn", doc: "ARN of the account's existing GitHub OIDC provider; empty = this stack creates it", field: func(c *Config) any { return &c.GithubOIDCProvider }},
@@ -315,16 +336,20 @@ func Load(g Getter, project, stack string) (*Config, error) {
 			problems = append(problems, fmt.Sprintf("%s:%s: %v", Namespace, k.name, err))
 		}
 	}
-	if len(c.Zones) == 0 && c.AZCount > 0 && c.AZCount <= 6 {
-		for i := 0; i < c.AZCount; i++ {
-			c.Zones = append(c.Zones, c.Region+string(rune('a'+i)))
-		}
+	if _, set := g.Get("excludedZoneIds"); !set {
+		c.ExcludedZoneIDs = EKSUnsupportedZoneIDs[c.Region]
 	}
 	problems = append(problems, c.validate()...)
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems}
 	}
 	return &c, nil
+}
+
+// retiredKeys are keys the program no longer reads, with what replaced them.
+var retiredKeys = map[string]string{
+	"availabilityZones": "retired: zone names map to different physical zones in every account (and EKS rejects some); " +
+		"list zone IDs in platform:availabilityZoneIds (e.g. [\"use1-az1\",\"use1-az2\",\"use1-az4\"]) or leave it out to look them up",
 }
 
 // UnknownKeys reports config keys in the platform namespace that the program
@@ -334,6 +359,10 @@ func UnknownKeys(all []string) []string {
 	for _, full := range all {
 		ns, name, ok := strings.Cut(full, ":")
 		if !ok || ns != Namespace {
+			continue
+		}
+		if why, retired := retiredKeys[name]; retired {
+			problems = append(problems, fmt.Sprintf("%s: %s", full, why))
 			continue
 		}
 		if !slices.ContainsFunc(keys, func(k key) bool { return k.name == name }) {
@@ -355,7 +384,11 @@ var (
 	regionRe        = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-\d$`)
 	instanceTypeRe  = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	clusterVerRe    = regexp.MustCompile(`^1\.(\d+)$`)
-	pgVersionRe     = regexp.MustCompile(`^(\d+)\.(\d+)$`)
+	pgVersionRe     = regexp.MustCompile(`^(\d+)(\.(\d+))?$`)
+	accountIDRe     = regexp.MustCompile(`^\d{12}$`)
+	zoneIDRe        = regexp.MustCompile(`^[a-z]{2,}\d-az\d+$`)
+	iamPrincipalRe  = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):(role|user)/([\w+=,.@/-]+)$`)
+	stripePriceRe   = regexp.MustCompile(`^price_[A-Za-z0-9]+$`)
 	redisVersionRe  = regexp.MustCompile(`^[67]\.\d+$`)
 	imageTagRe      = regexp.MustCompile(`^(sha256:[a-f0-9]{64}|[\w][\w.-]{0,127})$`)
 	certArnRe       = regexp.MustCompile(`^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$`)
@@ -382,14 +415,10 @@ func (c *Config) validate() []string {
 	case prod && c.AZCount != 3:
 		bad("azCount", "%d is not allowed for prod; prod uses 3 availability zones", c.AZCount)
 	}
-	if len(c.Zones) != c.AZCount {
-		bad("availabilityZones", "has %d zones but azCount is %d", len(c.Zones), c.AZCount)
+	if c.AccountID != "" && !accountIDRe.MatchString(c.AccountID) {
+		bad("accountId", "%q is not a 12-digit AWS account id", c.AccountID)
 	}
-	for _, z := range c.Zones {
-		if !strings.HasPrefix(z, c.Region) || len(z) != len(c.Region)+1 {
-			bad("availabilityZones", "%q is not a zone of region %s", z, c.Region)
-		}
-	}
+	p = append(p, c.validateZones()...)
 	if pfx, err := netip.ParsePrefix(c.VPCCidr); err != nil || !pfx.Addr().Is4() || !pfx.Addr().IsPrivate() || pfx.Bits() < 16 || pfx.Bits() > 18 || pfx.Masked() != pfx {
 		bad("vpcCidr", "%q is not a private IPv4 network of size /16 to /18 (e.g. 10.0.0.0/16)", c.VPCCidr)
 	}
@@ -416,11 +445,7 @@ func (c *Config) validate() []string {
 			bad("clusterPublicAccessCidrs", "%q opens the Kubernetes API to the internet; list your office/VPN CIDRs", cidr)
 		}
 	}
-	for _, arn := range c.ClusterAdminARNs {
-		if !strings.HasPrefix(arn, "arn:aws:iam::") {
-			bad("clusterAdminArns", "%q is not an IAM role or user ARN", arn)
-		}
-	}
+	p = append(p, c.validateClusterAdmins()...)
 	if len(c.NodeInstanceTypes) == 0 {
 		bad("nodeInstanceTypes", "is empty; list at least one instance type")
 	}
@@ -446,9 +471,16 @@ func (c *Config) validate() []string {
 		bad("dbInstanceClass", "%q is not an RDS instance class (e.g. db.m6g.large)", c.DBInstanceClass)
 	}
 	if m := pgVersionRe.FindStringSubmatch(c.DBEngineVersion); m == nil {
-		bad("dbEngineVersion", "%q is not a PostgreSQL version like 16.9", c.DBEngineVersion)
+		bad("dbEngineVersion", "%q is not a PostgreSQL major like 16 (or a pin like 16.9)", c.DBEngineVersion)
 	} else if major, _ := strconv.Atoi(m[1]); !slices.Contains(pgSupportedMajs, major) {
 		bad("dbEngineVersion", "major %d is not in RDS standard support; use one of %s", major, joinInts(pgSupportedMajs))
+	} else if m[2] != "" && c.DBAutoMinorUpgrade {
+		// pulumi-aws documents prefixes for exactly this case (aws.rds.Instance
+		// engineVersion: "If autoMinorVersionUpgrade is enabled, you can
+		// provide a prefix of the version such as 8.0").
+		bad("dbEngineVersion", "%q pins a minor version while dbAutoMinorVersionUpgrade is true: once AWS upgrades the instance, "+
+			"the next `pulumi up` tries to downgrade it (Cannot upgrade postgres from %d.x to %s); use the major %q, "+
+			"or set platform:dbAutoMinorVersionUpgrade false to own minor upgrades yourself", c.DBEngineVersion, major, c.DBEngineVersion, m[1])
 	}
 	if c.DBAllocatedStorageGB < 20 || c.DBAllocatedStorageGB > 65536 {
 		bad("dbAllocatedStorageGb", "%d is out of range 20-65536", c.DBAllocatedStorageGB)
@@ -506,6 +538,7 @@ func (c *Config) validate() []string {
 			bad("alertEmails", "%q is not an email address", e)
 		}
 	}
+	p = append(p, c.validateStripe()...)
 	if c.HeartbeatURL != "" && !strings.HasPrefix(c.HeartbeatURL, "https://") {
 		bad("heartbeatUrl", "must be an https:// URL")
 	}
@@ -579,13 +612,15 @@ func joinInts(xs []int) string {
 // defaultString renders a key's default for documentation.
 func defaultString(c Config, k key) string {
 	switch k.name {
-	case "availabilityZones":
-		return "region + a, b, c"
+	case "availabilityZoneIds":
+		return "looked up"
+	case "excludedZoneIds":
+		return "EKS-unsupported zones"
 	case "cacheAuthToken":
 		return "generated"
 	case "costCenter", "owner", "certificateArn", "alertEmails", "githubRepository":
 		return "(required)"
-	case "heartbeatUrl", "stripeWebhookSecret", "serviceHostname", "githubOidcProviderArn":
+	case "heartbeatUrl", "stripeWebhookSecret", "serviceHostname", "githubOidcProviderArn", "accountId":
 		return "(none)"
 	}
 	switch v := k.field(&c).(type) {

@@ -7,13 +7,24 @@ import (
 	"github.com/tenantco/platform/components"
 )
 
-// Program is the Pulumi program: the same function runs under the Pulumi
-// CLI (main.go), under the SDK's mocks in tests and in the offline review.
-func Program(ctx *pulumi.Context) error {
+// Program is the Pulumi program as `pulumi preview` and `pulumi up` run it
+// (main.go): a stack whose config still holds documentation placeholders
+// (Config.Placeholders) is refused before anything is registered.
+func Program(ctx *pulumi.Context) error { return run(ctx, false) }
+
+// ReviewProgram is the same program for the offline review and the tests
+// under mocks: placeholders are findings the review prints, not a refusal,
+// so the committed stack files can be reviewed before they are filled in.
+func ReviewProgram(ctx *pulumi.Context) error { return run(ctx, true) }
+
+func run(ctx *pulumi.Context, allowPlaceholders bool) error {
 	cfg, err := Load(ctxGetter{ctx}, ctx.Project(), ctx.Stack())
 	if err != nil {
 		// Nothing has been registered yet: a bad config creates nothing.
 		return err
+	}
+	if ps := cfg.Placeholders(); len(ps) > 0 && !allowPlaceholders {
+		return &ConfigError{Problems: append([]string{"documentation placeholders cannot be deployed; `go run . review` shows them too:"}, ps...)}
 	}
 	p, err := NewPlatform(ctx, cfg)
 	if err != nil {
@@ -32,7 +43,6 @@ func (g ctxGetter) IsSecret(key string) bool      { return g.ctx.IsConfigSecret(
 // Platform is every component of one stack.
 type Platform struct {
 	Config         *Config
-	names          names
 	Network        *components.Network
 	SecurityGroups *components.SecurityGroups
 	Cluster        *components.Cluster
@@ -44,23 +54,9 @@ type Platform struct {
 	Monitoring     *components.Monitoring
 }
 
-// names are the physical names more than one component refers to, each
-// computed once here.
-type names struct {
-	prefix    string // project-stack: every component's name and most physical names
-	database  string // RDS instance identifier (database, dashboard, alarms, dev breaker)
-	nodeGroup string // managed node group and launch template (cluster, dev breaker)
-}
-
-func namesOf(cfg *Config) names {
-	prefix := cfg.Project + "-" + cfg.Stack
-	return names{prefix: prefix, database: prefix + "-db", nodeGroup: prefix + "-nodes"}
-}
-
 // NewPlatform composes the components from a validated config.
 func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
-	n := namesOf(cfg)
-	prefix := n.prefix
+	prefix := cfg.Prefix()
 	tags := pulumi.ToStringMap(cfg.ResourceTags())
 	// Default tags on the provider reach every AWS resource of the program,
 	// including those inside the EKS component.
@@ -72,11 +68,22 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 		return nil, err
 	}
 	opts := []pulumi.ResourceOption{pulumi.Providers(provider)}
-	p := &Platform{Config: cfg, names: n}
+	p := &Platform{Config: cfg}
+
+	// Account facts first: nothing but the provider is registered if the
+	// account cannot take this stack.
+	zones, err := chooseZones(ctx, cfg, provider)
+	if err != nil {
+		return nil, err
+	}
+	oidcProvider, err := githubOIDCProvider(ctx, cfg, provider)
+	if err != nil {
+		return nil, err
+	}
 
 	if p.Network, err = components.NewNetwork(ctx, prefix, &components.NetworkArgs{
 		CidrBlock:            cfg.VPCCidr,
-		Zones:                cfg.Zones,
+		ZoneIDs:              zones,
 		SingleNATGateway:     cfg.NAT == NATSingle,
 		FlowLogRetentionDays: cfg.FlowLogRetentionDays,
 		Region:               cfg.Region,
@@ -94,15 +101,17 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 	if p.DeployAccess, err = components.NewDeployAccess(ctx, prefix, &components.DeployAccessArgs{
 		Repository:              cfg.GithubRepository,
 		Environments:            []string{cfg.Stack},
-		ExistingOIDCProviderArn: cfg.GithubOIDCProvider,
+		ExistingOIDCProviderArn: oidcProvider,
+		RoleName:                cfg.DeployRoleName(),
+		PreviewRoleName:         cfg.PreviewRoleName(),
 		Region:                  cfg.Region,
 	}, opts...); err != nil {
 		return nil, err
 	}
 	if p.Cluster, err = components.NewCluster(ctx, prefix, &components.ClusterArgs{
 		DeployRoleArn:       p.DeployAccess.RoleArn,
-		ClusterName:         prefix,
-		NodeGroupName:       n.nodeGroup,
+		ViewerRoleArn:       p.DeployAccess.PreviewRoleArn,
+		ClusterName:         cfg.ClusterName(),
 		Version:             cfg.ClusterVersion,
 		VpcID:               p.Network.VpcID.ToStringOutput(),
 		PrivateSubnetIDs:    p.Network.PrivateSubnetIDs,
@@ -122,9 +131,10 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 		return nil, err
 	}
 	if p.Database, err = components.NewDatabase(ctx, prefix, &components.DatabaseArgs{
-		Identifier:            n.database,
+		Identifier:            cfg.DatabaseIdentifier(),
 		InstanceClass:         cfg.DBInstanceClass,
 		EngineVersion:         cfg.DBEngineVersion,
+		PinMinorVersion:       !cfg.DBAutoMinorUpgrade,
 		AllocatedStorageGB:    cfg.DBAllocatedStorageGB,
 		MaxAllocatedStorageGB: cfg.DBMaxAllocatedStorageGB,
 		BackupRetentionDays:   cfg.DBBackupRetentionDays,
@@ -139,7 +149,7 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 		NodeType:              cfg.CacheNodeType,
 		NodeCount:             cfg.CacheNodeCount,
 		EngineVersion:         cfg.CacheEngineVersion,
-		ReplicationGroupID:    prefix + "-redis",
+		ReplicationGroupID:    cfg.CacheReplicationGroupID(),
 		SnapshotRetentionDays: cfg.CacheSnapshotRetentionDays,
 		SubnetGroupName:       p.Network.CacheSubnetGroupName,
 		SecurityGroupIDs:      pulumi.StringArray{p.SecurityGroups.CacheID.ToStringOutput()},
@@ -179,8 +189,8 @@ func (p *Platform) addDelivery(ctx *pulumi.Context, prefix string, provider *aws
 	}
 	if costArgs.StopServingAt200 {
 		costArgs.DatabaseInstanceID = p.Database.InstanceID
-		costArgs.ClusterName = prefix
-		costArgs.NodeGroupName = p.names.nodeGroup
+		costArgs.ClusterName = cfg.ClusterName()
+		costArgs.NodeGroupName = p.Cluster.NodeGroupName
 		costArgs.NodeGroupMaxSize = cfg.NodeMax
 		costArgs.Region = cfg.Region
 		costArgs.AccountID = account.AccountId()
@@ -229,6 +239,7 @@ func (p *Platform) addService(ctx *pulumi.Context, prefix string, awsProvider *a
 	}
 	if cfg.StripeWebhookSecret != "" {
 		svcArgs.StripeWebhookSecret = pulumi.ToSecret(pulumi.String(cfg.StripeWebhookSecret)).(pulumi.StringOutput)
+		svcArgs.StripePriceTiers = cfg.StripePriceTiersEnv()
 	}
 	var err error
 	if p.Service, err = components.NewTenantService(ctx, prefix+"-tenantd", svcArgs,
@@ -238,8 +249,8 @@ func (p *Platform) addService(ctx *pulumi.Context, prefix string, awsProvider *a
 	p.Monitoring, err = components.NewMonitoring(ctx, prefix, &components.MonitoringArgs{
 		DashboardName:         prefix,
 		Region:                cfg.Region,
-		DatabaseInstanceID:    p.names.database,
-		DatabaseStorageGB:     cfg.DBAllocatedStorageGB,
+		DatabaseInstanceID:    cfg.DatabaseIdentifier(),
+		DatabaseInstanceArn:   p.Database.InstanceArn,
 		CacheMemberIDs:        p.Cache.MemberIDs,
 		LoadBalancerArnSuffix: p.Service.LoadBalancerArnSuffix,
 		TargetGroupArnSuffix:  p.Service.TargetGroupArnSuffix,
@@ -256,6 +267,8 @@ func (p *Platform) Export(ctx *pulumi.Context) {
 	ctx.Export("privateSubnetIds", p.Network.PrivateSubnetIDs)
 	ctx.Export("databaseSubnetIds", p.Network.DatabaseSubnetIDs)
 	ctx.Export("clusterName", p.Cluster.ClusterName)
+	// Generated (a new name on every replacement): runbooks read it here.
+	ctx.Export("nodeGroupName", p.Cluster.NodeGroupName)
 	ctx.Export("kubeconfig", p.Cluster.Kubeconfig)
 	ctx.Export("oidcProviderArn", p.Cluster.OIDCProviderArn)
 	ctx.Export("dbEndpoint", p.Database.Address)

@@ -40,7 +40,10 @@ func TestDefaultsAppliedPerEnvironment(t *testing.T) {
 	prod, err := stacks.Load(mapGetter{values: validProd()}, "platform", "prod")
 	require.NoError(t, err)
 	assert.Equal(t, stacks.NATPerAZ, prod.NAT)
-	assert.Equal(t, []string{"us-east-1a", "us-east-1b", "us-east-1c"}, prod.Zones)
+	assert.Empty(t, prod.ZoneIDs, "zones are looked up unless listed")
+	assert.Equal(t, []string{"use1-az3"}, prod.ExcludedZoneIDs, "EKS-unsupported zones are excluded by default")
+	assert.Equal(t, "16", prod.DBEngineVersion, "a major version: AWS applies minors")
+	assert.True(t, prod.DBAutoMinorUpgrade)
 	assert.True(t, prod.DBDeletionProtection)
 	assert.Equal(t, 14, prod.DBBackupRetentionDays)
 
@@ -49,7 +52,6 @@ func TestDefaultsAppliedPerEnvironment(t *testing.T) {
 	dev, err := stacks.Load(mapGetter{values: devValues}, "platform", "dev")
 	require.NoError(t, err)
 	assert.Equal(t, stacks.NATSingle, dev.NAT)
-	assert.Equal(t, []string{"us-east-1a", "us-east-1b"}, dev.Zones)
 	assert.False(t, dev.DBDeletionProtection)
 	assert.Equal(t, 7, dev.DBBackupRetentionDays)
 	assert.Equal(t, 730.0, dev.Usage.HoursPerMonth, "usage defaults come from the cost model")
@@ -99,7 +101,7 @@ func TestUnknownKeysAreReported(t *testing.T) {
 
 func TestBadConfigRegistersNothing(t *testing.T) {
 	cfg := map[string]string{"platform:environment": "prod", "platform:nat": "triple", "platform:costCenter": "c", "platform:owner": "o"}
-	e, err := mockengine.Run(stacks.Program, "platform", "prod", cfg, nil, false)
+	e, err := mockengine.Run(stacks.ReviewProgram, "platform", "prod", cfg, nil, false)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `platform:nat: "triple" is not one of single, per-az`)
 	assert.Empty(t, e.Resources(), "a bad config must fail before any resource is registered")
@@ -114,7 +116,7 @@ func TestMalformedProdFileNamesTheKey(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.prod.yaml"), []byte(bad), 0o644))
 	sf, err := stacks.LoadStack(dir, "prod")
 	require.NoError(t, err)
-	e, err := mockengine.Run(stacks.Program, sf.Project, sf.Stack, sf.Config, sf.SecretKeys, false)
+	e, err := mockengine.Run(stacks.ReviewProgram, sf.Project, sf.Stack, sf.Config, sf.SecretKeys, false)
 	require.ErrorContains(t, err, `platform:nodeMax: "six" is not a whole number`)
 	assert.Empty(t, e.Resources())
 }
@@ -125,7 +127,7 @@ func evaluate(t *testing.T, stack string, preview bool) *mockengine.Engine {
 	sf, err := stacks.LoadStack("..", stack)
 	require.NoError(t, err)
 	require.Empty(t, stacks.UnknownKeys(sf.Keys()), "stack file keys")
-	e, err := mockengine.Run(stacks.Program, sf.Project, sf.Stack, sf.Config, sf.SecretKeys, preview)
+	e, err := mockengine.Run(stacks.ReviewProgram, sf.Project, sf.Stack, sf.Config, sf.SecretKeys, preview)
 	require.NoError(t, err)
 	return e
 }

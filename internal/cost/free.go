@@ -49,6 +49,8 @@ var freeTypes = map[string]string{
 	"eks:index:NodeGroupSecurityGroup":                          "security groups are free",
 	"aws:lambda/function:Function":                              "the dev cost breaker runs a few times a month: within the Lambda free tier (1M requests, 400,000 GB-s)",
 	"aws:lambda/permission:Permission":                          "free",
+	"aws:cloudwatch/eventRule:EventRule":                        "rules on the default bus matching AWS service events are free (EventBridge pricing: AWS service events carry no charge)",
+	"aws:cloudwatch/eventTarget:EventTarget":                    "free (delivery to SNS is priced as SNS, within its free tier)",
 }
 
 // freePrefixes are whole families of free types.

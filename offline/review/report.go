@@ -20,6 +20,10 @@ import (
 	"github.com/tenantco/platform/stacks"
 )
 
+// PlaceholderRuleID marks the review's findings of documentation values in
+// the stack config, which `pulumi preview` and `pulumi up` refuse.
+const PlaceholderRuleID = "config-placeholder"
+
 // Report is the offline review of one stack. Its JSON form is a contract:
 // the PR cost comment and other tools read it (keep field names).
 type Report struct {
@@ -63,7 +67,7 @@ func Build(sf *stacks.StackFile, at time.Time) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", sf.Stack, err)
 	}
-	e, err := mockengine.Run(stacks.Program, sf.Project, sf.Stack, sf.Config, sf.SecretKeys, false)
+	e, err := mockengine.Run(stacks.ReviewProgram, sf.Project, sf.Stack, sf.Config, sf.SecretKeys, false)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: evaluate program: %w", sf.Stack, err)
 	}
@@ -89,6 +93,11 @@ func Build(sf *stacks.StackFile, at time.Time) (*Report, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: policies: %w", sf.Stack, err)
+	}
+	// `pulumi preview`/`up` refuse these (stacks.Program); the review runs
+	// on and shows them, so a stack file can be read before it is filled in.
+	for _, p := range cfg.Placeholders() {
+		violations = append(violations, rules.Violation{RuleID: PlaceholderRuleID, Message: p, Level: rules.Advisory})
 	}
 	policyVerdict := verdict.OK
 	for _, v := range violations {

@@ -5,6 +5,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -25,17 +26,33 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/tenantco/platform/components"
+	"github.com/tenantco/platform/internal/standin"
 	"github.com/tenantco/platform/stacks"
 )
 
-// devStackFile is the dev stack's own config file, unchanged.
+// devStackFile is the dev stack's own config file with its documentation
+// placeholders filled in, as an operator does before the first `up`: the
+// program refuses to deploy AWS's example account, reserved names and
+// documentation networks (stacks.Config.Placeholders).
 func devStackFile(t *testing.T) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(env.root, "Pulumi.dev.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	s := string(b)
+	for old, repl := range map[string]string{
+		"arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000": "arn:aws:acm:us-east-1:" + standin.AccountID + ":certificate/5a3c1b2e-9d8f-4e7a-b6c5-0123456789ab",
+		"dev-api.tenantco.example": "dev-api.tenantco.io",
+		"@tenantco.example":        "@tenantco.io",
+		"- 203.0.113.0/24":         "- 198.18.0.0/24",
+	} {
+		if !strings.Contains(s, old) {
+			t.Fatalf("Pulumi.dev.yaml no longer holds %q: update devStackFile", old)
+		}
+		s = strings.ReplaceAll(s, old, repl)
+	}
+	return []byte(s)
 }
 
 // devUp is the dev stack once an `up` succeeded (test 1, or test 4 alone).
@@ -234,6 +251,8 @@ func tenantServiceProgram(ctx *pulumi.Context) error {
 // The Kubernetes objects of the component, by API path under the namespace.
 var e2eObjects = []string{
 	"/api/v1/namespaces/" + e2eNamespace + "/serviceaccounts/tenantd",
+	"/api/v1/namespaces/" + e2eNamespace + "/serviceaccounts/tenantd-bootstrap",
+	"/api/v1/namespaces/" + e2eNamespace + "/serviceaccounts/cost-report",
 	"/api/v1/namespaces/" + e2eNamespace + "/secrets/tenantd",
 	"/api/v1/namespaces/" + e2eNamespace + "/secrets/tenantd-bootstrap",
 	"/api/v1/namespaces/" + e2eNamespace + "/services/tenantd",
@@ -259,7 +278,7 @@ var e2eCollections = []string{
 
 // 3. The tenant-service component with the real kubernetes provider on a real
 // API server: every object is accepted by the API server's validation and
-// admission (restricted Pod Security included), the migrations Job
+// admission (restricted Pod Security included), the bootstrap and migrations Jobs
 // completes, the Deployment is Ready with one replica per zone, and
 // `destroy` leaves nothing behind.
 func TestTenantServiceOnKubernetes(t *testing.T) {
@@ -298,8 +317,9 @@ func TestTenantServiceOnKubernetes(t *testing.T) {
 			Status struct{ Succeeded int }
 		}
 	}
-	if err := env.cluster.get("/apis/batch/v1/namespaces/"+e2eNamespace+"/jobs", &jobs); err != nil || len(jobs.Items) != 1 || jobs.Items[0].Status.Succeeded != 1 {
-		t.Errorf("migrations job: %+v (%v), want one job, succeeded", jobs.Items, err)
+	if err := env.cluster.get("/apis/batch/v1/namespaces/"+e2eNamespace+"/jobs", &jobs); err != nil || len(jobs.Items) != 2 ||
+		jobs.Items[0].Status.Succeeded != 1 || jobs.Items[1].Status.Succeeded != 1 {
+		t.Errorf("bootstrap and migrations jobs: %+v (%v), want two jobs, both succeeded", jobs.Items, err)
 	}
 	var svc struct {
 		Spec struct {
@@ -441,4 +461,91 @@ func TestSecondUpReportsNoChanges(t *testing.T) {
 		t.Errorf("second up summary %v: want the whole program unchanged", summary)
 	}
 	checkDeploymentReady(t, "tenant-service", "tenantd", 2)
+}
+
+// 5. The node group's desired size belongs to whoever set it last (the node
+// autoscaler, an operator, the dev emergency breaker at 200 %), not to the
+// program: after a refresh finds it changed, the next `up` must leave it.
+// ignoreChanges on the eks.ManagedNodeGroup remote component would stay on
+// the component (pulumi/pulumi-eks#1293); the program passes a transform the
+// engine applies to the aws:eks/nodeGroup child its provider registers. The
+// test changes the child's desired size in the state, as `pulumi refresh`
+// would after the breaker scaled the group to zero, and checks that `up`
+// reports the child "same" and keeps the size.
+func TestNodeGroupDesiredSizeSurvivesUp(t *testing.T) {
+	devUp.Lock()
+	defer devUp.Unlock()
+	if devUp.stack == nil {
+		upDev(t, false)
+	}
+	s := *devUp.stack
+	ctx := context.Background()
+	child := setNodeGroupDesiredSize(t, s, 0)
+
+	log := logFile(t, "up-after-scale-to-zero")
+	ch, rep := watch()
+	_, err := s.Up(ctx, optup.EventStreams(ch), optup.ProgressStreams(log), optup.ErrorProgressStreams(log))
+	rep.wait()
+	if err != nil {
+		t.Fatalf("pulumi up: %v\nlast output:\n%s", err, tail(log.Name(), 60))
+	}
+	for _, c := range rep.changes {
+		if strings.Contains(c, child) {
+			t.Errorf("up changed the node group back: %s", c)
+		}
+	}
+	if got := setNodeGroupDesiredSize(t, s, -1); got != child {
+		t.Fatalf("node group child moved: %s", got)
+	}
+}
+
+// setNodeGroupDesiredSize sets the aws:eks/nodeGroup child's
+// scalingConfig.desiredSize (inputs and outputs) in the stack's state to n,
+// or, with n < 0, checks that it is still 0. It returns the child's URN.
+func setNodeGroupDesiredSize(t *testing.T, s auto.Stack, n int) string {
+	t.Helper()
+	ctx := context.Background()
+	dep, err := s.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(dep.Deployment, &doc); err != nil {
+		t.Fatal(err)
+	}
+	urn := ""
+	for _, r := range doc["resources"].([]any) {
+		res := r.(map[string]any)
+		if res["type"] != components.NodeGroupChildType {
+			continue
+		}
+		urn = res["urn"].(string)
+		for _, part := range []string{"inputs", "outputs"} {
+			sc, _ := res[part].(map[string]any)["scalingConfig"].(map[string]any)
+			if sc == nil {
+				t.Fatalf("%s has no %s.scalingConfig", urn, part)
+			}
+			if n < 0 {
+				if sc["desiredSize"] != 0.0 {
+					t.Errorf("%s %s.scalingConfig.desiredSize = %v after up, want 0 (kept)", urn, part, sc["desiredSize"])
+				}
+				continue
+			}
+			sc["desiredSize"] = n
+		}
+	}
+	if urn == "" {
+		t.Fatal("no aws:eks/nodeGroup child in the state")
+	}
+	if n >= 0 {
+		b, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dep.Deployment = b
+		if err := s.Import(ctx, dep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return urn
 }
