@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -18,6 +19,52 @@ import (
 // Every data source read here is granted to the preview role
 // (components.PreviewInvokeActions); a test keeps the two in step.
 
+// The zone rule: which of a region's zones the program may choose when
+// platform:availabilityZoneIds is empty. chooseZones passes it to the data
+// source as filters; preflight judges EC2's own answer with Config.ZoneUsable.
+// One set of values, so the two cannot drift apart.
+const (
+	zoneState = "available"
+	zoneOptIn = "opt-in-not-required"
+	zoneType  = "availability-zone"
+)
+
+// Zone is one availability zone as EC2 DescribeAvailabilityZones describes it.
+type Zone struct {
+	ID, Name, State, OptInStatus, Type string
+}
+
+// ZoneUsable reports why the program's lookup would pass over z, or "" when
+// it may choose it.
+func (c *Config) ZoneUsable(z Zone) string {
+	switch {
+	case z.State != zoneState:
+		return fmt.Sprintf("state %s, not %s", z.State, zoneState)
+	case z.Type != zoneType:
+		return fmt.Sprintf("a %s, not an %s", z.Type, zoneType)
+	case z.OptInStatus != zoneOptIn:
+		return fmt.Sprintf("opt-in status %s (the lookup takes only %s)", z.OptInStatus, zoneOptIn)
+	case slices.Contains(c.ExcludedZoneIDs, z.ID):
+		return "excluded (platform:excludedZoneIds)"
+	}
+	return ""
+}
+
+// SelectZones is the program's zone choice over a region's described zones:
+// the configured IDs as they are, or the first AZCount usable zones by ID.
+func (c *Config) SelectZones(zones []Zone) ([]string, error) {
+	if len(c.ZoneIDs) > 0 {
+		return c.ZoneIDs, nil
+	}
+	var ids []string
+	for _, z := range zones {
+		if c.ZoneUsable(z) == "" {
+			ids = append(ids, z.ID)
+		}
+	}
+	return c.pickZones(ids)
+}
+
 // chooseZones returns the stack's availability zone IDs: the configured
 // ones, or the first AZCount zones of the region by ID that are available,
 // need no opt-in and are not excluded (EKS-unsupported by default). Zone IDs
@@ -28,24 +75,29 @@ func chooseZones(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) ([]st
 		return cfg.ZoneIDs, nil
 	}
 	res, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
-		State:          pulumi.StringRef("available"),
+		State:          pulumi.StringRef(zoneState),
 		ExcludeZoneIds: cfg.ExcludedZoneIDs,
 		Filters: []aws.GetAvailabilityZonesFilter{
-			{Name: "opt-in-status", Values: []string{"opt-in-not-required"}},
-			{Name: "zone-type", Values: []string{"availability-zone"}},
+			{Name: "opt-in-status", Values: []string{zoneOptIn}},
+			{Name: "zone-type", Values: []string{zoneType}},
 		},
 	}, pulumi.Provider(provider))
 	if err != nil {
 		return nil, fmt.Errorf("%s:availabilityZoneIds: looking up the zones of %s failed (%w); list them instead, e.g. pulumi config set --path '%s:availabilityZoneIds[0]' use1-az1",
 			Namespace, cfg.Region, err, Namespace)
 	}
-	ids := append([]string(nil), res.ZoneIds...)
+	return cfg.pickZones(res.ZoneIds)
+}
+
+// pickZones takes the first AZCount of the usable zone IDs in ID order.
+func (c *Config) pickZones(usable []string) ([]string, error) {
+	ids := append([]string(nil), usable...)
 	sort.Slice(ids, func(i, j int) bool { return zoneOrder(ids[i]) < zoneOrder(ids[j]) })
-	if len(ids) < cfg.AZCount {
+	if len(ids) < c.AZCount {
 		return nil, fmt.Errorf("%s:availabilityZoneIds: %s has %d usable zones (%s) after excluding %v, but azCount is %d",
-			Namespace, cfg.Region, len(ids), strings.Join(ids, ", "), cfg.ExcludedZoneIDs, cfg.AZCount)
+			Namespace, c.Region, len(ids), strings.Join(ids, ", "), c.ExcludedZoneIDs, c.AZCount)
 	}
-	return ids[:cfg.AZCount], nil
+	return ids[:c.AZCount], nil
 }
 
 // zoneOrder sorts use1-az2 before use1-az10.
@@ -70,18 +122,33 @@ func githubOIDCProvider(ctx *pulumi.Context, cfg *Config, provider *aws.Provider
 	}, pulumi.Provider(provider))
 	switch {
 	case err != nil && isNotFound(err):
-		return "", nil // nobody has it: this stack creates it
+		return cfg.GitHubOIDCProviderFor("", nil)
 	case err != nil:
 		return "", fmt.Errorf("%s:githubOidcProviderArn: looking up the account's GitHub OIDC provider failed: %w", Namespace, err)
-	case found.Tags["project"] == cfg.Project && found.Tags["stack"] == cfg.Stack:
+	}
+	return cfg.GitHubOIDCProviderFor(found.Arn, found.Tags)
+}
+
+// GitHubOIDCProviderFor is the program's decision once the account's GitHub
+// OIDC provider is known (arn "" = the account has none; tags are the
+// provider's): the ARN the stack uses, "" when the stack creates or already
+// manages it, or an error naming the key to set. Preflight makes the same
+// decision from its own IAM reads.
+func (c *Config) GitHubOIDCProviderFor(arn string, tags map[string]string) (string, error) {
+	switch {
+	case c.GithubOIDCProvider != "":
+		return c.GithubOIDCProvider, nil
+	case arn == "":
+		return "", nil // nobody has it: this stack creates it
+	case tags["project"] == c.Project && tags["stack"] == c.Stack:
 		return "", nil // created by this stack: keep managing it
 	}
 	owner := "outside this project"
-	if s := found.Tags["stack"]; s != "" {
-		owner = "by stack " + found.Tags["project"] + "/" + s
+	if s := tags["stack"]; s != "" {
+		owner = "by stack " + tags["project"] + "/" + s
 	}
 	return "", fmt.Errorf("%s:githubOidcProviderArn: the account already has the GitHub OIDC provider %s (created %s), and IAM allows one per URL; "+
-		"use it: pulumi config set %s:githubOidcProviderArn %s", Namespace, found.Arn, owner, Namespace, found.Arn)
+		"use it: pulumi config set %s:githubOidcProviderArn %s", Namespace, arn, owner, Namespace, arn)
 }
 
 // isNotFound recognises the data source's answer for "no such provider":
