@@ -354,6 +354,9 @@ func deployPolicy(a DeployAccessArgs) map[string]any {
 	stmts := []any{
 		allow,
 		map[string]any{"Sid": "Identity", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"},
+		// The deploy job runs preflight before `pulumi up` (deploy-stack.yml):
+		// ACM, Service Quotas and Cost Explorer are outside ProgramServices.
+		preflightStatement(),
 		map[string]any{"Sid": "PublicParameters", "Effect": "Allow",
 			"Action":   []string{"ssm:GetParameter", "ssm:GetParameters"},
 			"Resource": "arn:aws:ssm:*::parameter/aws/service/*"},
@@ -401,9 +404,37 @@ var PreviewInvokeActions = []string{
 	"iam:ListOpenIDConnectProviders", "iam:GetOpenIDConnectProvider",
 }
 
+// PreflightActions are exactly the calls `go run . preflight` makes
+// (offline/preflight): reads of the account that tell, before the first
+// `pulumi up`, whether it can go through. It is the one copy: the preview
+// and deploy roles grant it, `preflight --policy` prints it for any other
+// role, and a test records every call preflight makes against recorded AWS
+// responses and requires this list, no more and no less.
+var PreflightActions = []string{
+	"acm:DescribeCertificate",
+	"ce:GetCostAndUsage", "ce:ListCostAllocationTags",
+	"ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones", "ec2:DescribeInstanceTypeOfferings",
+	"ec2:DescribeNatGateways", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+	"eks:DescribeCluster", "eks:ListClusters",
+	"elasticache:DescribeCacheEngineVersions", "elasticache:DescribeReplicationGroups",
+	"elasticache:DescribeReservedCacheNodesOfferings", "elasticache:ListTagsForResource",
+	"elasticloadbalancing:DescribeLoadBalancers",
+	"iam:GetOpenIDConnectProvider", "iam:GetRole", "iam:ListOpenIDConnectProviders",
+	"rds:DescribeDBEngineVersions", "rds:DescribeDBInstances", "rds:DescribeOrderableDBInstanceOptions",
+	"servicequotas:GetAWSDefaultServiceQuota", "servicequotas:GetServiceQuota",
+	"sts:GetCallerIdentity",
+}
+
+// preflightStatement grants PreflightActions (all reads; most take no
+// resource-level permission, hence "*").
+func preflightStatement() map[string]any {
+	return map[string]any{"Sid": "Preflight", "Effect": "Allow", "Action": PreflightActions, "Resource": "*"}
+}
+
 func previewPolicy(a DeployAccessArgs) map[string]any {
 	stmts := []any{
 		map[string]any{"Sid": "ProgramReads", "Effect": "Allow", "Action": PreviewInvokeActions, "Resource": "*"},
+		preflightStatement(),
 		map[string]any{"Sid": "NoDataReads", "Effect": "Deny", "Action": PreviewDataReadActions, "Resource": "*"},
 		map[string]any{"Sid": "OnlyPublicParameters", "Effect": "Deny",
 			"Action":      []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"},

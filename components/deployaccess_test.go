@@ -177,17 +177,22 @@ func TestDeployAccessPreviewRoleIsReadOnly(t *testing.T) {
 
 	st := statements(t, policyDoc(t, named(t, e, "aws:iam/rolePolicy:RolePolicy", "platform-test-preview"), "policy"))
 	for sid, s := range st {
-		if sid == "ProgramReads" {
-			// The one allow: the read calls behind the program's data
-			// sources, nothing that writes.
-			assert.Equal(t, components.PreviewInvokeActions, strs(s["Action"]))
+		want, allows := map[string][]string{
+			// The read calls behind the program's data sources, and those of
+			// `go run . preflight`: nothing that writes.
+			"ProgramReads": components.PreviewInvokeActions,
+			"Preflight":    components.PreflightActions,
+		}[sid]
+		if allows {
+			assert.Equal(t, "Allow", s["Effect"], sid)
+			assert.Equal(t, want, strs(s["Action"]), sid)
 			for _, a := range strs(s["Action"]) {
 				_, verb, _ := strings.Cut(a, ":")
 				assert.Regexp(t, `^(Describe|Get|List)`, verb, "%s is a read", a)
 			}
 			continue
 		}
-		assert.Equal(t, "Deny", s["Effect"], "%s: without a state bucket or key the preview role's own policy only allows the program's reads", sid)
+		assert.Equal(t, "Deny", s["Effect"], "%s: without a state bucket or key the preview role's own policy only allows the program's and preflight's reads", sid)
 	}
 	assert.Subset(t, strs(st["NoDataReads"]["Action"]), []string{"secretsmanager:GetSecretValue", "lambda:GetFunction", "ecr:BatchGetImage"})
 	assert.Equal(t, "*", st["NoDecrypt"]["Resource"])
@@ -229,6 +234,11 @@ func TestDeployAccessPermissions(t *testing.T) {
 
 	oidc := st["NoGitHubTrustChange"]
 	assert.Equal(t, "arn:aws:iam::*:oidc-provider/token.actions.githubusercontent.com", oidc["Resource"])
+
+	preflight := st["Preflight"]
+	assert.Equal(t, "Allow", preflight["Effect"])
+	assert.Equal(t, components.PreflightActions, strs(preflight["Action"]),
+		"the deploy job runs preflight before `pulumi up` (deploy-stack.yml), with this role")
 
 	admin := st["NoAdminPolicies"]
 	assert.Equal(t, "Deny", admin["Effect"])
