@@ -1,6 +1,6 @@
 // Command platform is the company's Pulumi program. Under the Pulumi CLI it
 // stands up a stack's AWS estate; with a subcommand it runs the offline tools
-// (`review`, `prices refresh`; offline/cli) that need no AWS account.
+// (`review`, `preflight`, `prices refresh`; offline/cli).
 package main
 
 import (

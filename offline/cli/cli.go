@@ -3,10 +3,12 @@
 //	review --stack NAME | --config FILE [--json] [--dir DIR]
 //	review diff [--base FILE]... --head FILE... [--markdown]
 //	prices refresh [--region REGION] [--out FILE]
+//	preflight --stack NAME | --config FILE [--json] | --policy
 //
 // Exit codes (package verdict): 0 OK or WARN, 1 DENY (over the ceiling or a
-// mandatory guardrail), 2 error (bad arguments or config, unknown stack,
-// unpriced resource).
+// mandatory guardrail; for preflight, a check that would fail `pulumi up`),
+// 2 error (bad arguments or config, unknown stack, unpriced resource; for
+// preflight, no usable credentials).
 package cli
 
 import (
@@ -22,6 +24,7 @@ import (
 	"github.com/tenantco/platform/internal/cost/pricelist"
 	"github.com/tenantco/platform/internal/verdict"
 	"github.com/tenantco/platform/offline/costdiff"
+	"github.com/tenantco/platform/offline/preflight"
 	"github.com/tenantco/platform/offline/review"
 	"github.com/tenantco/platform/stacks"
 )
@@ -38,6 +41,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		code, err = reviewCmd(args[1:], stdout, stderr)
 	case "prices":
 		err = pricesCmd(args[1:], stdout)
+	case "preflight":
+		code, err = preflight.Command(args[1:], stdout, stderr, Now())
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return verdict.ExitOK
@@ -59,6 +64,8 @@ const usage = `usage:
   go run . review --config FILE [--json]    review any stack config file
   go run . review diff --base B.json --head H.json [--markdown]
                                             compare reviews (base branch vs head): the PR cost comment
+  go run . preflight --stack NAME [--json]  read-only: will the first pulumi up work in this AWS account?
+  go run . preflight --policy               the IAM policy preflight needs
   go run . prices refresh [--out FILE]      rebuild the price snapshot from the AWS Price List API
   go run .                                  (no arguments) the Pulumi program, run by the Pulumi CLI
 `
