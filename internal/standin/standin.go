@@ -33,7 +33,9 @@ func HexID(seed string, n int) string {
 // with urn. It depends on the URN only, so two reviews of a stack give a
 // resource the same id, and a tool reading a review (the PR comment's
 // replacement check) can tell which resource an id or ARN in another
-// resource's inputs points at.
+// resource's inputs points at. Changing it changes every reference between
+// the base's review and the head's: the pull request that changes it shows
+// them all as replaced.
 func ResourceID(name, urn string) string { return name + "-" + ShortHash(urn) }
 
 // RandomIDHex is the made-up hex output of the random.RandomId whose
