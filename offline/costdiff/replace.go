@@ -219,7 +219,10 @@ func Replacements(base, head *Doc) []Finding {
 		if a.Kind != b.Kind {
 			return a.Kind < b.Kind
 		}
-		return a.Name < b.Name
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.URN < b.URN
 	})
 	return out
 }
