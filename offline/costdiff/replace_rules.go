@@ -1,6 +1,6 @@
 package costdiff
 
-import "github.com/tenantco/platform/components"
+import "github.com/tenantco/platform/internal/replaceonly"
 
 // The replace-only inputs of the resources whose replacement matters: what
 // holds data or carries traffic. pulumi-aws v6 bridges terraform-provider-aws,
@@ -16,7 +16,7 @@ import "github.com/tenantco/platform/components"
 //
 //	internal/service/rds/instance.go               aws_db_instance
 //	internal/service/elasticache/replication_group.go, engine_version.go
-//	internal/service/eks/node_group.go             (components.NodeGroupReplaceKeys)
+//	internal/service/eks/node_group.go             (replaceonly.NodeGroup)
 //	internal/service/eks/cluster.go
 //	internal/service/ec2/vpc_nat_gateway.go
 //	internal/service/ec2/vpc_subnet.go
@@ -86,7 +86,7 @@ const (
 	typeCache        = "aws:elasticache/replicationGroup:ReplicationGroup"
 	typeEKSCluster   = "aws:eks/cluster:Cluster"
 	typeClusterComp  = "eks:index:Cluster"
-	typeNodeGroup    = components.NodeGroupChildType
+	typeNodeGroup    = replaceonly.NodeGroupType
 	typeNodeGroupMNG = "eks:index:ManagedNodeGroup"
 	typeNAT          = "aws:ec2/natGateway:NatGateway"
 	typeSubnet       = "aws:ec2/subnet:Subnet"
@@ -155,8 +155,8 @@ var ReplaceRules = map[string]Rules{
 	},
 	typeNodeGroup: {
 		Kind: "node group", Shown: true,
-		Source:    "terraform-provider-aws internal/service/eks/node_group.go (components.NodeGroupReplaceKeys)",
-		Inputs:    nodeGroupInputs(components.NodeGroupReplaceKeys),
+		Source:    "terraform-provider-aws internal/service/eks/node_group.go (replaceonly.NodeGroup)",
+		Inputs:    nodeGroupInputs(replaceonly.NodeGroup),
 		NamePaths: []string{"nodeGroupName", "nodeGroupNamePrefix"},
 	},
 	typeNodeGroupMNG: {Kind: "node group", Shown: true, Child: typeNodeGroup,

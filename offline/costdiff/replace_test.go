@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenantco/platform/components"
+	"github.com/tenantco/platform/internal/replaceonly"
 	"github.com/tenantco/platform/internal/standin"
 	"github.com/tenantco/platform/offline/costdiff"
 )
@@ -455,10 +455,10 @@ func TestReplaceRulesTable(t *testing.T) {
 		}
 	}
 	var paths []string
-	for _, in := range costdiff.ReplaceRules[components.NodeGroupChildType].Inputs {
+	for _, in := range costdiff.ReplaceRules[replaceonly.NodeGroupType].Inputs {
 		paths = append(paths, in.Path)
 	}
-	assert.Equal(t, components.NodeGroupReplaceKeys, paths)
+	assert.Equal(t, replaceonly.NodeGroup, paths)
 	for _, typ := range []string{"aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup", "eks:index:Cluster", "aws:eks/cluster:Cluster"} {
 		assert.True(t, costdiff.ReplaceRules[typ].Critical, typ)
 	}
