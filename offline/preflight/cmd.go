@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/tenantco/platform/internal/verdict"
 	"github.com/tenantco/platform/stacks"
@@ -83,7 +84,9 @@ func Command(args []string, stdout, stderr io.Writer, now time.Time) (int, error
 	defer cancel()
 	// More attempts than the SDK's 3: ten checks at once can meet EC2's
 	// request rate limit, and a throttled read is worth waiting for.
-	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRetryMaxAttempts(6))
+	// No SDK log lines (its IMDS fallback warning): a run that cannot go on
+	// says why in one line of its own.
+	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRetryMaxAttempts(6), config.WithLogger(logging.Nop{}))
 	if err != nil {
 		return verdict.ExitError, fmt.Errorf("preflight: AWS configuration: %w", err)
 	}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,8 +115,10 @@ var scenarios = []scenario{
 // called by some scenario (components.PreflightActions, no more, no less).
 func TestPreflight(t *testing.T) {
 	called := map[string]bool{}
+	ran := 0
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
+			ran++
 			for _, asJSON := range []bool{false, true} {
 				f, code, stdout, stderr := run(t, sc, asJSON)
 				for _, c := range f.Calls() {
@@ -142,8 +147,8 @@ func TestPreflight(t *testing.T) {
 			}
 		})
 	}
-	if t.Failed() {
-		return
+	if t.Failed() || ran < len(scenarios) {
+		return // the union of the calls needs every account (go test -run TestPreflight/NAME runs one)
 	}
 	var calls []string
 	for a := range called {
@@ -282,6 +287,13 @@ func run(t testing.TB, sc scenario, asJSON bool) (f *fakeAWS, code int, stdout, 
 	t.Setenv("AWS_REGION", "eu-west-1") // the profile's region; the stack's wins
 	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
 	if sc.noCreds {
+		// An instance metadata endpoint that refuses, as on a laptop behind
+		// a proxy: the SDK falls back and logs a warning of its own, which
+		// must not become a second line of the error.
+		imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusForbidden) }))
+		t.Cleanup(imds.Close)
+		t.Setenv("AWS_EC2_METADATA_DISABLED", "false")
+		t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
 		t.Setenv("AWS_ACCESS_KEY_ID", "")
 		t.Setenv("AWS_SECRET_ACCESS_KEY", "")
 		t.Setenv("AWS_SESSION_TOKEN", "")
@@ -302,8 +314,20 @@ func run(t testing.TB, sc scenario, asJSON bool) (f *fakeAWS, code int, stdout, 
 	}
 	cli.Now = func() time.Time { return now }
 	var out, errOut bytes.Buffer
+	// What the process writes to its own stderr (the SDK's logger does)
+	// counts as output too.
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	osErr, captured := os.Stderr, make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		captured <- string(b)
+	}()
+	os.Stderr = w
 	code = cli.Main(args, &out, &errOut)
-	return f, code, out.String(), errOut.String()
+	os.Stderr = osErr
+	require.NoError(t, w.Close())
+	return f, code, out.String(), <-captured + errOut.String()
 }
 
 // stackFile writes the scenario's stack file (the repository's, filled in
