@@ -420,6 +420,7 @@ var PreflightActions = []string{
 	"elasticache:DescribeReservedCacheNodesOfferings", "elasticache:ListTagsForResource",
 	"elasticloadbalancing:DescribeLoadBalancers",
 	"iam:GetOpenIDConnectProvider", "iam:GetRole", "iam:ListOpenIDConnectProviders",
+	"logs:DescribeLogGroups", "logs:ListTagsForResource",
 	"rds:DescribeDBEngineVersions", "rds:DescribeDBInstances", "rds:DescribeOrderableDBInstanceOptions",
 	"servicequotas:GetAWSDefaultServiceQuota", "servicequotas:GetServiceQuota",
 	"sts:GetCallerIdentity",

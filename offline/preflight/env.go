@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -43,6 +44,7 @@ type clients struct {
 	iam   *iam.Client
 	sq    *servicequotas.Client
 	ce    *costexplorer.Client
+	logs  *cloudwatchlogs.Client
 }
 
 func newClients(cfg aws.Config, region string) clients {
@@ -54,7 +56,7 @@ func newClients(cfg aws.Config, region string) clients {
 		sts: sts.NewFromConfig(cfg), acm: acm.NewFromConfig(cfg), ec2: ec2.NewFromConfig(cfg),
 		eks: eks.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg), cache: elasticache.NewFromConfig(cfg),
 		elb: elbv2.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), sq: servicequotas.NewFromConfig(cfg),
-		ce: costexplorer.NewFromConfig(ceCfg),
+		ce: costexplorer.NewFromConfig(ceCfg), logs: cloudwatchlogs.NewFromConfig(cfg),
 	}
 }
 
@@ -131,7 +133,7 @@ func (e *env) failed(what string, err error) Finding {
 var iamPrefix = map[string]string{
 	sts.ServiceID: "sts", acm.ServiceID: "acm", ec2.ServiceID: "ec2", eks.ServiceID: "eks", rds.ServiceID: "rds",
 	elasticache.ServiceID: "elasticache", elbv2.ServiceID: "elasticloadbalancing", iam.ServiceID: "iam",
-	servicequotas.ServiceID: "servicequotas", costexplorer.ServiceID: "ce",
+	servicequotas.ServiceID: "servicequotas", costexplorer.ServiceID: "ce", cloudwatchlogs.ServiceID: "logs",
 }
 
 // actionOf names the IAM action of the call that failed (ec2:DescribeVpcs).

@@ -68,7 +68,7 @@ var scopeRe = regexp.MustCompile(`Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_re
 // the SDK), and the XML namespace of the query ones.
 var protocols = map[string]string{
 	"sts": "query", "iam": "query", "rds": "query", "elasticache": "query", "elasticloadbalancing": "query",
-	"ec2": "ec2", "acm": "json", "servicequotas": "json", "ce": "json", "eks": "restjson",
+	"ec2": "ec2", "acm": "json", "servicequotas": "json", "ce": "json", "logs": "json", "eks": "restjson",
 }
 
 var namespaces = map[string]string{
@@ -83,7 +83,7 @@ var keyParams = map[string]string{
 	"GetServiceQuota": "QuotaCode", "GetAWSDefaultServiceQuota": "QuotaCode", "GetRole": "RoleName",
 	"DescribeDBInstances": "DBInstanceIdentifier", "DescribeReplicationGroups": "ReplicationGroupId",
 	"DescribeOrderableDBInstanceOptions": "DBInstanceClass", "DescribeReservedCacheNodesOfferings": "CacheNodeType",
-	"DescribeCluster": "name",
+	"DescribeCluster": "name", "DescribeLogGroups": "logGroupNamePrefix",
 }
 
 func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -187,7 +187,8 @@ func (f *fakeAWS) answer(prefix, action, op, key string) (status int, raw string
 	}
 	names := []string{op + ".http"}
 	if key != "" {
-		names = []string{op + "." + key + ".http", op + ".any.http"}
+		file := strings.ReplaceAll(key, "/", "_") // log group names
+		names = []string{op + "." + file + ".http", op + ".any.http"}
 	}
 	for _, dir := range f.dirs {
 		for _, n := range names {

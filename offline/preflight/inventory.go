@@ -15,6 +15,7 @@ const (
 	typeDB        = "aws:rds/instance:Instance"
 	typeCache     = "aws:elasticache/replicationGroup:ReplicationGroup"
 	typeRole      = "aws:iam/role:Role"
+	typeLogGroup  = "aws:cloudwatch/logGroup:LogGroup"
 	typeVPC       = "aws:ec2/vpc:Vpc"
 	typeEIP       = "aws:ec2/eip:Eip"
 	typeNAT       = "aws:ec2/natGateway:NatGateway"
@@ -29,6 +30,7 @@ const (
 type plan struct {
 	ClusterName, DBIdentifier, CacheGroupID string
 	RoleNames                               []string // IAM roles registered with a fixed name
+	LogGroupNames                           []string // log groups registered with a fixed name
 	Count                                   map[string]int
 	ALBs                                    int
 	NATsPerZone                             map[string]int // zone ID -> NAT gateways the stack puts there
@@ -98,6 +100,10 @@ func planOf(rs []inventory.Resource) (*plan, error) {
 			if n, ok := r.String("name"); ok {
 				inv.RoleNames = append(inv.RoleNames, n)
 			}
+		case typeLogGroup:
+			if n, ok := r.String("name"); ok {
+				inv.LogGroupNames = append(inv.LogGroupNames, n)
+			}
 		case typeLB:
 			if t, ok := r.String("loadBalancerType"); !ok || t == "application" {
 				inv.ALBs++
@@ -117,5 +123,6 @@ func planOf(rs []inventory.Resource) (*plan, error) {
 		}
 	}
 	sort.Strings(inv.RoleNames)
+	sort.Strings(inv.LogGroupNames)
 	return inv, nil
 }

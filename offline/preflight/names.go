@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/elasticache"
 	cachetypes "github.com/aws/aws-sdk-go-v2/service/elasticache/types"
@@ -26,10 +27,12 @@ type name struct {
 }
 
 // checkNames: the names the program fixes (the EKS cluster, the RDS
-// identifier, the ElastiCache replication group, the IAM roles it names) are
-// free in this account and region, or already this stack's. A leftover of a
-// destroyed stack under one of them fails `pulumi up` with AlreadyExists
-// halfway through.
+// identifier, the ElastiCache replication group, the IAM roles and log
+// groups it names) are free in this account and region, or already this
+// stack's. A leftover of a destroyed stack under one of them fails
+// `pulumi up` with AlreadyExists halfway through; the classic one is the
+// cluster's log group, which EKS writes to, and so recreates, while the
+// cluster is being deleted.
 func checkNames(e *env) []Finding {
 	p, err := e.program()
 	if err != nil {
@@ -45,6 +48,10 @@ func checkNames(e *env) []Finding {
 	for _, role := range p.RoleNames {
 		names = append(names, &name{kind: "IAM role", value: role,
 			deleteCmd: fmt.Sprintf("remove its policies (aws iam list-role-policies / list-attached-role-policies --role-name %s), then aws iam delete-role --role-name %s", role, role)})
+	}
+	for _, g := range p.LogGroupNames {
+		names = append(names, &name{kind: "log group", value: g,
+			deleteCmd: fmt.Sprintf("aws logs delete-log-group --log-group-name %s --region %s", g, r)})
 	}
 	var wg sync.WaitGroup
 	for _, n := range names {
@@ -131,6 +138,25 @@ func (e *env) lookupName(n *name) {
 		default:
 			n.exists = true
 			n.tags = tagMap(out.Role.Tags, func(t iamtypes.Tag) (*string, *string) { return t.Key, t.Value })
+		}
+	case "log group":
+		out, err := e.aws.logs.DescribeLogGroups(e.ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(n.value)})
+		if err != nil {
+			n.err = err
+			return
+		}
+		for _, g := range out.LogGroups {
+			if aws.ToString(g.LogGroupName) != n.value {
+				continue // a longer name with this prefix
+			}
+			n.exists = true
+			// Log groups carry their tags separately too.
+			tags, err := e.aws.logs.ListTagsForResource(e.ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: g.LogGroupArn})
+			if err != nil {
+				n.err = err
+				return
+			}
+			n.tags = tags.Tags
 		}
 	default:
 		n.err = fmt.Errorf("unknown kind %s", strings.ToLower(n.kind))
