@@ -130,7 +130,8 @@ func TestSnapshotRowsComplete(t *testing.T) {
 	required = append(required, "eks.cluster", "eks.extended-support", "ebs.gp3", "ebs.gp2", "nat.hours", "nat.data", "ipv4.public",
 		"rds.storage.gp3.multi-az", "rds.storage.gp3.single-az", "rds.backup", "rds.performance-insights", "alb.hours", "alb.lcu",
 		"nlb.hours", "nlb.lcu", "logs.ingest", "logs.storage", "kms.key", "secretsmanager.secret", "vpce.interface.hours",
-		"vpce.interface.data", "budgets.action-budget-day", "cloudwatch.dashboard", "cloudwatch.alarm.standard", "ecr.storage")
+		"vpce.interface.data", "budgets.action-budget-day", "cloudwatch.dashboard", "cloudwatch.alarm.standard", "ecr.storage",
+		"codebuild.linux.small", "codebuild.linux.medium", "codebuild.linux.large")
 	for _, k := range required {
 		if _, ok := m.Price(k); !ok {
 			t.Errorf("prices.json lacks %q", k)
@@ -387,6 +388,21 @@ func TestComponents(t *testing.T) {
 			check: map[string][]want{"repo": {{component: "ECR storage", qty: 10, monthly: 1.00, usage: true}}},
 		},
 		{
+			name: "CodeBuild CI runner project (general1.medium), default minutes",
+			rs: []inventory.Resource{res("aws:codebuild/project:Project", "runner", map[string]any{
+				"environment": map[string]any{"type": "LINUX_CONTAINER", "computeType": "BUILD_GENERAL1_MEDIUM", "image": "aws/codebuild/standard:7.0"}})},
+			// 900 min x $0.01 = 9.00
+			check: map[string][]want{"runner": {{component: "build minutes (BUILD_GENERAL1_MEDIUM)", qty: 900, monthly: 9.00, usage: true}}},
+		},
+		{
+			name: "CodeBuild CI runner project (general1.large), stack minutes",
+			rs: []inventory.Resource{res("aws:codebuild/project:Project", "runner", map[string]any{
+				"environment": map[string]any{"type": "LINUX_CONTAINER", "computeType": "BUILD_GENERAL1_LARGE"}})},
+			usage: func(u *Usage) { u.CIRunnerMinutes = 1500 },
+			// 1500 min x $0.02 = 30.00
+			check: map[string][]want{"runner": {{component: "build minutes (BUILD_GENERAL1_LARGE)", qty: 1500, monthly: 30.00, usage: true}}},
+		},
+		{
 			name: "Kubernetes Service of type LoadBalancer priced as NLB + 3 IPv4",
 			rs: []inventory.Resource{
 				res("kubernetes:core/v1:Service", "ingress", map[string]any{"spec": map[string]any{"type": "LoadBalancer"}}),
@@ -634,6 +650,10 @@ func TestUnknownClassIsAnError(t *testing.T) {
 			[]string{"instanceTypes is unknown", `"ng"`}},
 		{res("aws:lb/loadBalancer:LoadBalancer", "gwlb", map[string]any{"loadBalancerType": "gateway"}),
 			[]string{`load balancer type "gateway"`}},
+		{res("aws:codebuild/project:Project", "runner", map[string]any{"environment": map[string]any{"type": "ARM_CONTAINER", "computeType": "BUILD_GENERAL1_SMALL"}}),
+			[]string{`CodeBuild environment "ARM_CONTAINER BUILD_GENERAL1_SMALL"`, "codebuild.arm_container.build_general1_small"}},
+		{res("aws:codebuild/project:Project", "runner", map[string]any{"environment": map[string]any{"type": "LINUX_CONTAINER", "computeType": inventory.Unknown{}}}),
+			[]string{"CodeBuild compute type is unknown"}},
 	}
 	for _, c := range cases {
 		_, err := model(t).Estimate([]inventory.Resource{c.r}, DefaultUsage(), at)
@@ -798,6 +818,7 @@ func TestFreeTypes(t *testing.T) {
 		"aws:ecr/lifecyclePolicy:LifecyclePolicy", "random:index/randomPassword:RandomPassword", "kubernetes:apps/v1:Deployment",
 		"kubernetes:core/v1:Namespace", "kubernetes:helm.sh/v3:Release", "aws:sns/topic:Topic", "aws:sns/topicSubscription:TopicSubscription",
 		"aws:ec2/launchTemplate:LaunchTemplate", "aws:budgets/budget:Budget", "aws:ec2/vpcEndpoint:VpcEndpoint",
+		"aws:codebuild/webhook:Webhook", "aws:codeconnections/connection:Connection",
 	} {
 		rs = append(rs, res(typ, fmt.Sprintf("r%d", i), nil))
 	}
@@ -814,7 +835,7 @@ func TestFreeTypes(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	d := DefaultUsage()
-	if d.HoursPerMonth != 730 || d.NATDataGBPerGateway <= 0 || d.LBLCUs <= 0 || d.LogIngestGB <= 0 || d.LogStoredGB <= 0 || d.ECRStorageGB <= 0 || d.EndpointDataGB <= 0 {
+	if d.HoursPerMonth != 730 || d.NATDataGBPerGateway <= 0 || d.LBLCUs <= 0 || d.LogIngestGB <= 0 || d.LogStoredGB <= 0 || d.ECRStorageGB <= 0 || d.EndpointDataGB <= 0 || d.CIRunnerMinutes <= 0 {
 		t.Errorf("defaults: %+v", d)
 	}
 	if errs := d.Validate(); len(errs) != 0 {

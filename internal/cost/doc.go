@@ -20,6 +20,7 @@
 //	logs.ingest, logs.storage, cloudwatch.dashboard, cloudwatch.alarm.standard, cloudwatch.alarm.high-resolution
 //	kms.key, secretsmanager.secret, vpce.interface.hours (per AZ), vpce.interface.data
 //	budgets.action-budget-day, ecr.storage
+//	codebuild.linux.<small|medium|large>     CI runner build minutes (CodeBuild general1 compute)
 //
 // eks_versions is the EKS support calendar: a cluster whose Kubernetes
 // version is past its end of standard support at the evaluation date pays
@@ -30,7 +31,8 @@
 // Usage-based parts come from the stack config key `platform:usage` (see
 // Usage and ParseUsage); defaults: hoursPerMonth 730, natDataGbPerGateway 50,
 // lbLcu 1, logIngestGb 5, logStoredGb 10, backupGbBeyondFree 0 (reported as
-// an explicit assumption), ecrStorageGb 10, endpointDataGb 10. Usage lines
+// an explicit assumption), ecrStorageGb 10, endpointDataGb 10,
+// ciRunnerMinutes 900 (per CodeBuild runner project). Usage lines
 // have UsageBased set, and every usage value used is in
 // Estimate.Assumptions: nothing usage-based is silently $0.
 //
