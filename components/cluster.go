@@ -120,6 +120,11 @@ type Cluster struct {
 	// NodeASGName is the node group's autoscaling group: the load
 	// balancer's instance targets attach to it.
 	NodeASGName pulumi.StringOutput `pulumi:"nodeAsgName"`
+	// ClusterSecurityGroupID is the security group EKS creates for the
+	// cluster: on the control plane's endpoint interfaces and on every node.
+	// A client inside the VPC reaches the private endpoint when this group
+	// admits it on 443 (the CI runner).
+	ClusterSecurityGroupID pulumi.StringOutput `pulumi:"clusterSecurityGroupId"`
 
 	// Provider deploys Kubernetes resources onto the cluster. It depends on
 	// the node group and the vpc-cni add-on, so no workload is created
@@ -371,15 +376,17 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.NodeGroupName = nodeGroupName
 	c.NodeRoleArn = nodeRole.Arn
 	c.NodeASGName = asgName
+	c.ClusterSecurityGroupID = clusterSG
 	c.Provider = provider
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"clusterName":     c.ClusterName,
-		"kubeconfig":      c.Kubeconfig,
-		"oidcProviderArn": c.OIDCProviderArn,
-		"oidcIssuer":      c.OIDCIssuer,
-		"nodeGroupName":   c.NodeGroupName,
-		"nodeRoleArn":     c.NodeRoleArn,
-		"nodeAsgName":     c.NodeASGName,
+		"clusterName":            c.ClusterName,
+		"kubeconfig":             c.Kubeconfig,
+		"oidcProviderArn":        c.OIDCProviderArn,
+		"oidcIssuer":             c.OIDCIssuer,
+		"nodeGroupName":          c.NodeGroupName,
+		"nodeRoleArn":            c.NodeRoleArn,
+		"nodeAsgName":            c.NodeASGName,
+		"clusterSecurityGroupId": c.ClusterSecurityGroupID,
 	})
 }
 
