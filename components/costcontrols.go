@@ -304,6 +304,14 @@ def handler(event, context):
         if percent(message) < THRESHOLD:
             continue
         eks = boto3.client("eks")
+        group = eks.describe_nodegroup(clusterName=os.environ["CLUSTER_NAME"], nodegroupName=os.environ["NODEGROUP_NAME"])
+        # First take the group away from the Cluster Autoscaler, which would
+        # otherwise start nodes again for the pods left Pending: it only
+        # discovers, and its role only resizes, groups tagged enabled=true.
+        for asg in group["nodegroup"].get("resources", {}).get("autoScalingGroups", []):
+            boto3.client("autoscaling").create_or_update_tags(Tags=[{
+                "ResourceId": asg["name"], "ResourceType": "auto-scaling-group",
+                "Key": os.environ["AUTOSCALER_TAG"], "Value": "false", "PropagateAtLaunch": False}])
         eks.update_nodegroup_config(
             clusterName=os.environ["CLUSTER_NAME"],
             nodegroupName=os.environ["NODEGROUP_NAME"],
@@ -355,7 +363,14 @@ func newEmergencyStop(ctx *pulumi.Context, name string, a CostControlsArgs, budg
 			return jsonString(map[string]any{
 				"Version": "2012-10-17",
 				"Statement": []any{
-					map[string]any{"Sid": "ScaleNodeGroup", "Effect": "Allow", "Action": "eks:UpdateNodegroupConfig", "Resource": arn},
+					map[string]any{"Sid": "ScaleNodeGroup", "Effect": "Allow",
+						"Action": []string{"eks:UpdateNodegroupConfig", "eks:DescribeNodegroup"}, "Resource": arn},
+					// Only the autoscaler switch, only on this cluster's groups.
+					map[string]any{"Sid": "StopTheAutoscaler", "Effect": "Allow", "Action": "autoscaling:CreateOrUpdateTags", "Resource": "*",
+						"Condition": map[string]any{
+							"StringEquals":              map[string]any{"aws:ResourceTag/" + AutoscalerClusterTag(a.ClusterName): "owned"},
+							"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{AutoscalerEnabledTag}},
+						}},
 					map[string]any{"Sid": "Logs", "Effect": "Allow",
 						"Action":   []string{"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
 						"Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/*"},
@@ -377,6 +392,7 @@ func newEmergencyStop(ctx *pulumi.Context, name string, a CostControlsArgs, budg
 			"CLUSTER_NAME":      pulumi.String(a.ClusterName),
 			"NODEGROUP_NAME":    a.NodeGroupName,
 			"NODEGROUP_MAX":     pulumi.String(fmt.Sprint(a.NodeGroupMaxSize)),
+			"AUTOSCALER_TAG":    pulumi.String(AutoscalerEnabledTag),
 			"THRESHOLD_PERCENT": pulumi.String(fmt.Sprint(EmergencyPercent)),
 		}},
 	}, opts...)
