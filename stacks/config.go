@@ -101,6 +101,10 @@ type Config struct {
 	ReviewEstimateUSD  float64 // the offline review's monthly estimate, for the daily report
 	GithubRepository   string  // owner/name allowed to deploy through GitHub OIDC
 	GithubOIDCProvider string  // ARN of an existing GitHub OIDC provider (one per account)
+	// RunnerGithubCredentialArn is the GitHub credential of the CI runner
+	// (CodeBuild) inside the VPC: a CodeConnections connection or a Secrets
+	// Manager secret. Empty: no runner.
+	RunnerGithubCredentialArn string
 
 	MonthlyBudgetUSD  float64 // AWS Budgets amount; alarms at 90/100/200 %
 	MonthlyCeilingUSD float64 // the policy pack refuses estimates above this
@@ -247,6 +251,7 @@ var keys = []key{
 	{name: "reviewEstimateUsd", doc: "the offline review's monthly estimate, shown in the daily cost report (the deploy pipeline sets it)", field: func(c *Config) any { return &c.ReviewEstimateUSD }},
 	{name: "githubRepository", doc: "GitHub owner/name whose environments may assume the deploy role (required)", field: func(c *Config) any { return &c.GithubRepository }},
 	{name: "githubOidcProviderArn", doc: "ARN of the account's existing GitHub OIDC provider; empty = this stack creates it", field: func(c *Config) any { return &c.GithubOIDCProvider }},
+	{name: "runnerGithubCredentialArn", doc: "GitHub credential of the CI runner in the VPC (CodeBuild): a CodeConnections connection ARN, or a Secrets Manager secret ARN holding a GitHub token; empty = no runner: the Kubernetes part deploys only from where the cluster endpoint is reachable", field: func(c *Config) any { return &c.RunnerGithubCredentialArn }},
 	{name: "monthlyBudget", doc: "monthly AWS budget, USD; alarms and breakers at 90/100/200 %", field: func(c *Config) any { return &c.MonthlyBudgetUSD }},
 	{name: "monthlyCeiling", doc: "monthly cost ceiling, USD: the policy pack refuses estimates above it", field: func(c *Config) any { return &c.MonthlyCeilingUSD }},
 	{name: "costCenter", doc: "cost-center tag (required)", field: func(c *Config) any { return &c.CostCenter }},
@@ -435,6 +440,8 @@ func (c *Config) validate() []string {
 		bad("clusterVersion", "%q is not a Kubernetes version like 1.35", c.ClusterVersion)
 	} else if minor, _ := strconv.Atoi(m[1]); minor < 30 {
 		bad("clusterVersion", "%q is past EKS extended support; use 1.33 or later", c.ClusterVersion)
+	} else if _, err := components.ClusterAutoscalerImage(c.ClusterVersion); err != nil {
+		bad("clusterVersion", "%v", err)
 	}
 	for _, cidr := range c.ClusterPublicAccessCIDRs {
 		pfx, err := netip.ParsePrefix(cidr)
@@ -551,6 +558,11 @@ func (c *Config) validate() []string {
 	if err := components.CheckGitHubOIDCProviderArn(c.GithubOIDCProvider); err != nil {
 		bad("githubOidcProviderArn", "%v", err)
 	}
+	if c.RunnerGithubCredentialArn != "" {
+		if err := components.CheckRunnerCredentialArn(c.RunnerGithubCredentialArn); err != nil {
+			bad("runnerGithubCredentialArn", "%v", err)
+		}
+	}
 	if c.MonthlyBudgetUSD <= 0 {
 		bad("monthlyBudget", "%v must be a positive amount in USD", c.MonthlyBudgetUSD)
 	}
@@ -620,7 +632,7 @@ func defaultString(c Config, k key) string {
 		return "generated"
 	case "costCenter", "owner", "certificateArn", "alertEmails", "githubRepository":
 		return "(required)"
-	case "heartbeatUrl", "stripeWebhookSecret", "serviceHostname", "githubOidcProviderArn", "accountId":
+	case "heartbeatUrl", "stripeWebhookSecret", "serviceHostname", "githubOidcProviderArn", "accountId", "runnerGithubCredentialArn":
 		return "(none)"
 	}
 	switch v := k.field(&c).(type) {

@@ -52,6 +52,12 @@ type Platform struct {
 	CostControls   *components.CostControls
 	Service        *components.TenantService
 	Monitoring     *components.Monitoring
+	// MetricsServer and ClusterAutoscaler make the HPA and the node group
+	// scale; Runner (nil without platform:runnerGithubCredentialArn) is the
+	// deploy pipeline's way into the private cluster.
+	MetricsServer     *components.MetricsServer
+	ClusterAutoscaler *components.ClusterAutoscaler
+	Runner            *components.DeployRunner
 }
 
 // NewPlatform composes the components from a validated config.
@@ -130,6 +136,12 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 	}, opts...); err != nil {
 		return nil, err
 	}
+	if err := p.addClusterScaling(ctx, prefix, provider); err != nil {
+		return nil, err
+	}
+	if err := p.addRunner(ctx, prefix, provider, opts); err != nil {
+		return nil, err
+	}
 	if p.Database, err = components.NewDatabase(ctx, prefix, &components.DatabaseArgs{
 		Identifier:            cfg.DatabaseIdentifier(),
 		InstanceClass:         cfg.DBInstanceClass,
@@ -168,6 +180,56 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// addClusterScaling installs what makes the cluster scale: metrics-server
+// (the HPA's resource metrics) and the Cluster Autoscaler for the node
+// group, between platform:nodeMin and nodeMax. dev gives idle nodes back
+// sooner.
+func (p *Platform) addClusterScaling(ctx *pulumi.Context, prefix string, awsProvider *aws.Provider) error {
+	cfg := p.Config
+	k8s := pulumi.Providers(awsProvider, p.Cluster.Provider)
+	var err error
+	if p.MetricsServer, err = components.NewMetricsServer(ctx, prefix+"-metrics-server", &components.MetricsServerArgs{}, k8s); err != nil {
+		return err
+	}
+	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}, pulumi.Provider(awsProvider))
+	caArgs := &components.ClusterAutoscalerArgs{
+		ClusterName:       cfg.ClusterName(),
+		KubernetesVersion: cfg.ClusterVersion,
+		Region:            cfg.Region,
+		AccountID:         account.AccountId(),
+		OIDCProviderArn:   p.Cluster.OIDCProviderArn,
+		OIDCIssuer:        p.Cluster.OIDCIssuer,
+	}
+	if cfg.Environment == EnvDev {
+		caArgs.ScaleDownUnneededTime, caArgs.ScaleDownDelayAfterAdd = "5m", "5m"
+	}
+	p.ClusterAutoscaler, err = components.NewClusterAutoscaler(ctx, prefix+"-cluster-autoscaler", caArgs, k8s)
+	return err
+}
+
+// addRunner creates the CodeBuild-hosted GitHub Actions runner in the
+// private subnets when the stack names its GitHub credential.
+func (p *Platform) addRunner(ctx *pulumi.Context, prefix string, awsProvider *aws.Provider, opts []pulumi.ResourceOption) error {
+	cfg := p.Config
+	if cfg.RunnerGithubCredentialArn == "" {
+		return nil
+	}
+	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}, pulumi.Provider(awsProvider))
+	var err error
+	p.Runner, err = components.NewDeployRunner(ctx, prefix, &components.DeployRunnerArgs{
+		ProjectName:            cfg.RunnerProjectName(),
+		Repository:             cfg.GithubRepository,
+		GitHubCredentialArn:    cfg.RunnerGithubCredentialArn,
+		VpcID:                  p.Network.VpcID.ToStringOutput(),
+		PrivateSubnetIDs:       p.Network.PrivateSubnetIDs,
+		ClusterSecurityGroupID: p.Cluster.ClusterSecurityGroupID,
+		Region:                 cfg.Region,
+		AccountID:              account.AccountId(),
+		LogRetentionDays:       cfg.FlowLogRetentionDays,
+	}, opts...)
+	return err
 }
 
 // addDelivery creates the budget with its breakers (the 100 % freeze
@@ -278,6 +340,10 @@ func (p *Platform) Export(ctx *pulumi.Context) {
 	ctx.Export("serviceUrl", pulumi.Sprintf("https://%s", p.Service.LoadBalancerDNS))
 	ctx.Export("serviceAdminToken", p.Service.AdminToken)
 	ctx.Export("deployRoleArn", p.DeployAccess.RoleArn)
+	if p.Runner != nil {
+		// The workflows run the cluster jobs on codebuild-<this>-….
+		ctx.Export("runnerProject", p.Runner.ProjectName)
+	}
 	ctx.Export("previewRoleArn", p.DeployAccess.PreviewRoleArn)
 	// A laptop `pulumi up` must deploy the image that runs now, not the
 	// default: `-c platform:serviceImageTag=$(pulumi stack output serviceImageTag)`.
