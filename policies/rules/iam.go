@@ -320,7 +320,10 @@ func trustsService(role inventory.Resource, service string) (bool, inventory.Sta
 }
 
 // trustsEKSServiceAccount reports whether a role is an IRSA role: web
-// identity from an EKS cluster's OIDC provider.
+// identity whose subject is a Kubernetes service account
+// (system:serviceaccount:<namespace>:<name>), or, with no subject
+// condition at all, any identity of an EKS cluster's OIDC provider.
+// GitHub's OIDC subjects (repo:…) are not.
 func trustsEKSServiceAccount(role inventory.Resource) (bool, inventory.State) {
 	doc, st := parsePolicy(role, "assumeRolePolicy")
 	if st != inventory.StateKnown {
@@ -330,13 +333,40 @@ func trustsEKSServiceAccount(role inventory.Resource) (bool, inventory.State) {
 		if s.Effect != "Allow" || !slices.ContainsFunc(s.Action, func(p string) bool { return actionMatches(p, "sts:AssumeRoleWithWebIdentity") }) {
 			continue
 		}
-		for _, v := range principalValues(s.Principal, "Federated") {
-			if strings.Contains(v, ":oidc-provider/oidc.eks.") {
-				return true, st
+		var subs []string
+		for _, keys := range s.Condition {
+			for k, v := range keys {
+				if strings.HasSuffix(k, ":sub") {
+					subs = append(subs, conditionValues(v)...)
+				}
 			}
+		}
+		if slices.ContainsFunc(subs, func(v string) bool { return strings.HasPrefix(v, "system:serviceaccount:") }) {
+			return true, st
+		}
+		if len(subs) == 0 && slices.ContainsFunc(principalValues(s.Principal, "Federated"), func(v string) bool {
+			return strings.Contains(v, ":oidc-provider/oidc.eks.")
+		}) {
+			return true, st
 		}
 	}
 	return false, st
+}
+
+func conditionValues(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 func principalValues(p map[string]any, kind string) []string {

@@ -165,10 +165,20 @@ func TestAutoscalerIAMScoped(t *testing.T) {
 		mand("may call autoscaling:SetDesiredCapacity, autoscaling:TerminateInstanceInAutoScalingGroup, autoscaling:UpdateAutoScalingGroup")})
 
 	// Roles not assumed from Kubernetes (the deploy role, GitHub OIDC) are
-	// not this rule's business.
+	// not this rule's business, whatever the provider's ARN looks like: the
+	// subject decides.
 	github := obj{"Statement": list(obj{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-		"Principal": obj{"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"}})}
+		"Principal": obj{"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},
+		"Condition": obj{"StringEquals": obj{"token.actions.githubusercontent.com:sub": list("repo:tenantco/platform:environment:dev")}}})}
 	assertViolations(t, stackRun(t, "autoscaler-iam-scoped", autoscalerStack(nil, github), Dev), nil)
+	lookalike := obj{"Statement": list(obj{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+		"Principal": obj{"Federated": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"},
+		"Condition": obj{"StringEquals": obj{"token.actions.githubusercontent.com:sub": "repo:tenantco/platform:pull_request"}}})}
+	assertViolations(t, stackRun(t, "autoscaler-iam-scoped", autoscalerStack(nil, lookalike), Dev), nil)
+	// No subject condition at all: any identity of the cluster may assume it.
+	anyone := obj{"Statement": list(obj{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+		"Principal": obj{"Federated": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"}})}
+	assertViolations(t, stackRun(t, "autoscaler-iam-scoped", autoscalerStack(nil, anyone), Dev), []want{mand("on any autoscaling group")})
 
 	// Preview: the trust depends on the cluster's issuer.
 	rs = autoscalerStack(nil, irsaTrust)
