@@ -181,6 +181,12 @@ func specFor(key string) (spec, bool) {
 		return spec{service: "AWSSecretsManager", usage: "AWSSecretsManager-Secrets", filters: f("productFamily", "Secret")}, true
 	case key == "ecr.storage":
 		return spec{service: "AmazonECR", unit: "GB-Mo", usage: "TimedStorage-ByteHrs"}, true
+	case strings.HasPrefix(key, "codebuild.linux."):
+		// Build minutes of on-demand EC2 compute: usagetype
+		// USE1-Build-Min:Linux:g1.<size> (the product filter of Infracost's
+		// aws_codebuild_project, internal/resources/aws/codebuild_project.go).
+		size := strings.TrimPrefix(key, "codebuild.linux.")
+		return spec{service: "CodeBuild", usage: "Build-Min:Linux:g1." + size, filters: f("productFamily", "Compute")}, true
 	}
 	return spec{}, false
 }
