@@ -58,6 +58,17 @@ type Platform struct {
 	MetricsServer     *components.MetricsServer
 	ClusterAutoscaler *components.ClusterAutoscaler
 	Runner            *components.DeployRunner
+
+	accountID pulumi.StringOutput // the deploying account, read once (accountIDOf)
+}
+
+// accountIDOf is the account the AWS provider deploys into, from one
+// sts:GetCallerIdentity the components that build ARNs share.
+func (p *Platform) accountIDOf(ctx *pulumi.Context, provider *aws.Provider) pulumi.StringOutput {
+	if p.accountID == (pulumi.StringOutput{}) {
+		p.accountID = aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}, pulumi.Provider(provider)).AccountId()
+	}
+	return p.accountID
 }
 
 // NewPlatform composes the components from a validated config.
@@ -193,12 +204,11 @@ func (p *Platform) addClusterScaling(ctx *pulumi.Context, prefix string, awsProv
 	if p.MetricsServer, err = components.NewMetricsServer(ctx, prefix+"-metrics-server", &components.MetricsServerArgs{}, k8s); err != nil {
 		return err
 	}
-	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}, pulumi.Provider(awsProvider))
 	caArgs := &components.ClusterAutoscalerArgs{
 		ClusterName:       cfg.ClusterName(),
 		KubernetesVersion: cfg.ClusterVersion,
 		Region:            cfg.Region,
-		AccountID:         account.AccountId(),
+		AccountID:         p.accountIDOf(ctx, awsProvider),
 		OIDCProviderArn:   p.Cluster.OIDCProviderArn,
 		OIDCIssuer:        p.Cluster.OIDCIssuer,
 	}
@@ -216,7 +226,6 @@ func (p *Platform) addRunner(ctx *pulumi.Context, prefix string, awsProvider *aw
 	if cfg.RunnerGithubCredentialArn == "" {
 		return nil
 	}
-	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}, pulumi.Provider(awsProvider))
 	var err error
 	p.Runner, err = components.NewDeployRunner(ctx, prefix, &components.DeployRunnerArgs{
 		ProjectName:            cfg.RunnerProjectName(),
@@ -226,7 +235,7 @@ func (p *Platform) addRunner(ctx *pulumi.Context, prefix string, awsProvider *aw
 		PrivateSubnetIDs:       p.Network.PrivateSubnetIDs,
 		ClusterSecurityGroupID: p.Cluster.ClusterSecurityGroupID,
 		Region:                 cfg.Region,
-		AccountID:              account.AccountId(),
+		AccountID:              p.accountIDOf(ctx, awsProvider),
 		LogRetentionDays:       cfg.FlowLogRetentionDays,
 	}, opts...)
 	return err
