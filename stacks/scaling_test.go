@@ -245,15 +245,19 @@ func TestAutoscalerStepsAsideForTheEmergencyBreaker(t *testing.T) {
 		`"aws:ResourceTag/`+components.AutoscalerEnabledTag+`":"true"`)
 }
 
-// lambdaCode is index.py of a function's archive as the program registered it.
+// lambdaCode is the function's Python source as the program registered it:
+// the archive's .py asset that scales the node group.
 func lambdaCode(t *testing.T, e *mockengine.Engine, fn inventory.Resource) string {
 	t.Helper()
 	code := e.RawInputs(fn.URN)["code"]
 	require.True(t, code.IsArchive(), "code is an archive")
-	a, ok := code.ArchiveValue().Assets["index.py"].(*asset.Asset)
-	require.True(t, ok, "index.py is an asset")
-	require.NotEmpty(t, a.Text, "index.py is a text asset")
-	return a.Text
+	for name, v := range code.ArchiveValue().Assets {
+		if a, ok := v.(*asset.Asset); ok && strings.HasSuffix(name, ".py") && strings.Contains(a.Text, "update_nodegroup_config(") {
+			return a.Text
+		}
+	}
+	require.Fail(t, "no Python source in the archive scales the node group")
+	return ""
 }
 
 // metrics-server serves metrics.k8s.io/v1beta1 through its Service, with
