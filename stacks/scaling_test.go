@@ -217,7 +217,8 @@ func TestAutoscalerStepsAsideForTheEmergencyBreaker(t *testing.T) {
 	require.Positive(t, tagAt, "the breaker switches the autoscaler off")
 	require.Positive(t, scaleAt)
 	assert.Less(t, tagAt, scaleAt, "off first, then to zero: never a window in which the autoscaler sees Pending pods and an enabled group")
-	assert.Contains(t, code, `os.environ["AUTOSCALER_TAG"], "Value": "false"`)
+	assert.Contains(t, code[tagAt:scaleAt], "AUTOSCALER_TAG", "the tag it flips is the one the program names")
+	assert.Contains(t, code[tagAt:scaleAt], `"Value": "false"`)
 
 	var doc struct {
 		Statement []struct {
