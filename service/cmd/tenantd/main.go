@@ -120,6 +120,11 @@ func serve(ctx context.Context, _ []string) error {
 	rdb := tredis.Open(tredis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, TLS: cfg.RedisTLS, PoolSize: 64})
 	defer rdb.Close()
 
+	adm := thttp.DefaultAdmission(int(cfg.DBMaxConns))
+	if cfg.MaxInFlight > 0 {
+		adm.MaxInFlight, adm.MaxQueue = cfg.MaxInFlight, cfg.MaxInFlight
+	}
+	adm.MaxWait = cfg.AdmissionMaxWait
 	srv := &thttp.Server{
 		Tenants:      tenants,
 		Items:        postgres.NewItemService(db),
@@ -131,6 +136,7 @@ func serve(ctx context.Context, _ []string) error {
 		PriceTiers:   cfg.StripePriceTiers,
 		SNS:          &sns.Verifier{Topics: cfg.SNSTopicARNs},
 		Logger:       log,
+		Admission:    adm,
 		Ready: func(ctx context.Context) map[string]error {
 			return map[string]error{"postgres": db.Ping(ctx), "redis": rdb.Ping(ctx).Err()}
 		},
@@ -156,7 +162,7 @@ func serve(ctx context.Context, _ []string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("tenantd listening", "addr", cfg.ListenAddr)
+	log.Info("tenantd listening", "addr", cfg.ListenAddr, "max_in_flight", adm.MaxInFlight, "max_queue", adm.MaxQueue, "admission_max_wait", adm.MaxWait.String())
 	select {
 	case err := <-errc:
 		return err

@@ -34,6 +34,12 @@ type Config struct {
 	LogLevel          slog.Level
 	TierLimits        map[tenant.Tier]tenant.Limits
 	RetentionDir      string
+	// MaxInFlight bounds the API requests worked on at once (admission
+	// control); 0 means derived from DBMaxConns (2 per connection).
+	MaxInFlight int
+	// AdmissionMaxWait is the longest an API request waits for a slot
+	// before it is refused with 503 overloaded.
+	AdmissionMaxWait time.Duration
 }
 
 var topicRE = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
@@ -77,6 +83,18 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("DB_MAX_CONN_LIFETIME", "must be a Go duration of at least 1m (default 10m)")
 	} else {
 		c.DBMaxConnLifetime = d
+	}
+	if v := get("MAX_IN_FLIGHT", ""); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 10000 {
+			bad("MAX_IN_FLIGHT", "must be an integer from 1 to 10000, or unset for 2 per DB_MAX_CONNS connection")
+		} else {
+			c.MaxInFlight = n
+		}
+	}
+	if d, err := time.ParseDuration(get("ADMISSION_MAX_WAIT", "100ms")); err != nil || d < 0 || d > 10*time.Second {
+		bad("ADMISSION_MAX_WAIT", "must be a Go duration from 0s to 10s (default 100ms)")
+	} else {
+		c.AdmissionMaxWait = d
 	}
 	if c.RedisAddr == "" {
 		bad("REDIS_ADDR", "required; set it to host:port, e.g. 127.0.0.1:6379")

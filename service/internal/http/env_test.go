@@ -35,6 +35,14 @@ type envOpts struct {
 	// wrapLimiter, when set, wraps the real Redis limiter (e.g. to record
 	// each decision's time for the GCRA check).
 	wrapLimiter func(tenant.RateLimiter) tenant.RateLimiter
+	// wrapItems, when set, wraps the real item store (e.g. to hold requests
+	// in flight).
+	wrapItems func(tenant.ItemService) tenant.ItemService
+	// admission sizes the API gate; default: large enough that no test
+	// meant for something else is ever shed.
+	admission *thttp.Admission
+	// logs, when set, receives the server's log (JSON, debug level).
+	logs io.Writer
 }
 
 type env struct {
@@ -59,6 +67,14 @@ func newEnv(t testing.TB, o envOpts) *env {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	srvLog := log
+	if o.logs != nil {
+		srvLog = slog.New(slog.NewJSONHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	adm := thttp.Admission{MaxInFlight: 1024, MaxQueue: 1024, MaxWait: time.Minute}
+	if o.admission != nil {
+		adm = *o.admission
+	}
 	if o.maxConns == 0 {
 		o.maxConns = 8
 	}
@@ -80,11 +96,15 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.wrapLimiter != nil {
 		limiter = o.wrapLimiter(limiter)
 	}
+	var items tenant.ItemService = postgres.NewItemService(db)
+	if o.wrapItems != nil {
+		items = o.wrapItems(items)
+	}
 	srv := &thttp.Server{
-		Tenants: e.tenants, Items: postgres.NewItemService(db),
+		Tenants: e.tenants, Items: items, Admission: adm,
 		Limiter: limiter, Breaker: e.breaker,
 		Limits: lim, AdminToken: adminToken, StripeSecret: o.stripe, PriceTiers: o.priceTiers, SNS: o.sns,
-		Logger: log,
+		Logger: srvLog,
 		Ready: func(ctx context.Context) map[string]error {
 			return map[string]error{"postgres": db.Ping(ctx), "redis": rdb.Ping(ctx).Err()}
 		},
