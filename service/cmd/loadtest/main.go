@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,12 @@ type config struct {
 	writeRatio                            float64
 	rate                                  float64
 	onboardWorkers                        int
+	databaseURL                           string
+	dbTenants                             int
+	tenantsInDB                           int // read from the database at start (-1: not known)
+	warmup                                time.Duration
+	watch                                 string
+	honorRetryAfter                       bool
 }
 
 func main() {
@@ -61,6 +68,11 @@ func main() {
 	flag.IntVar(&c.existing, "existing", 0, "onboard mode: grow to this many tenants before sampling")
 	flag.IntVar(&c.samples, "samples", 100, "onboard mode: onboardings measured one at a time")
 	flag.IntVar(&c.onboardWorkers, "onboard-workers", 4, "concurrent onboardings while growing")
+	flag.StringVar(&c.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "tenantd's database (loopback only; default $DATABASE_URL): the tool reads the tenant count from it and, with -db-tenants, onboards tenants directly")
+	flag.DurationVar(&c.warmup, "warmup", 0, "load mode: run the same load this long first, not counted (fills caches and prepared statements)")
+	flag.StringVar(&c.watch, "watch", "", "load mode: name=pid[+],... processes whose CPU per request and peak RSS are reported ('+': with child processes, e.g. the PostgreSQL postmaster)")
+	flag.BoolVar(&c.honorRetryAfter, "honor-retry-after", true, "closed loop: after a shed response (503 overloaded) a user waits its Retry-After before the next request")
+	flag.IntVar(&c.dbTenants, "db-tenants", 0, "make the database hold this many active tenants before anything else, onboarding the missing ones directly with the service's own onboarding code (fast: 10,000 in well under a minute); 0: leave it")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -103,6 +115,22 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
+	c.tenantsInDB = -1
+	if c.dbTenants > 0 {
+		made, n, err := ensureDBTenants(context.Background(), c, c.dbTenants)
+		if err2 := saveState(c.state, made); err == nil {
+			err = err2
+		}
+		if err != nil {
+			return err
+		}
+		tenants = append(tenants, made...)
+		c.tenantsInDB = n
+	} else if c.databaseURL != "" {
+		if c.tenantsInDB, err = countDBTenants(context.Background(), c.databaseURL); err != nil {
+			return err
+		}
+	}
 	switch c.mode {
 	case "onboard":
 		return onboardMode(c, cl, tenants)
@@ -130,7 +158,20 @@ type client struct {
 	http        *http.Client
 }
 
+// reply is one HTTP exchange as the load loop sees it.
+type reply struct {
+	status int
+	body   []byte
+	header http.Header
+	err    error
+}
+
 func (c *client) do(method, path, token string, body any) (int, []byte, error) {
+	r := c.call(method, path, token, body)
+	return r.status, r.body, r.err
+}
+
+func (c *client) call(method, path, token string, body any) reply {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -143,11 +184,11 @@ func (c *client) do(method, path, token string, body any) (int, []byte, error) {
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return reply{err: err}
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	return res.StatusCode, b, err
+	return reply{status: res.StatusCode, body: b, header: res.Header, err: err}
 }
 
 func (c *client) onboard(slug, tier string) (tenantRec, time.Duration, error) {
@@ -285,16 +326,15 @@ type item struct {
 	Name string `json:"name"`
 }
 
-type stats struct {
-	lat       []time.Duration
-	codes     map[int]int
-	netErrs   int
-	crossTen  int // a response carried another tenant's data
-	foreignOK int // a foreign id answered other than 404
-}
-
+// loadMode seeds one item per tenant, runs -warmup (not counted), then the
+// measured -duration, and prints one RESULT line.
 func loadMode(c config, cl *client, tenants []tenantRec) error {
-	fmt.Printf("load: %d users over %d tenants for %s (write ratio %.2f, rate %.0f/s; 0 = closed loop)\n", c.users, len(tenants), c.duration, c.writeRatio, c.rate)
+	kind := "closed loop"
+	if c.rate > 0 {
+		kind = fmt.Sprintf("open loop at %.0f req/s", c.rate)
+	}
+	fmt.Printf("load: %d users over %d tenants (%s in the database), %s, warm-up %s, measured %s, write ratio %.2f\n",
+		c.users, len(tenants), dbCount(c.tenantsInDB), kind, c.warmup, c.duration, c.writeRatio)
 	// Seed: one item per tenant so reads have something to find; foreign
 	// probes use other tenants' seeded ids.
 	seeded := make([][]string, len(tenants))
@@ -314,14 +354,53 @@ func loadMode(c config, cl *client, tenants []tenantRec) error {
 		}()
 	}
 	swg.Wait()
+	if c.warmup > 0 {
+		drive(c, cl, tenants, seeded, c.warmup)
+	}
+	groups, err := parseWatch(c.watch)
+	if err != nil {
+		return err
+	}
+	load0 := loadAvg()
+	w := startWatch(groups)
+	st, elapsed := drive(c, cl, tenants, seeded, c.duration)
+	watch := w.finish(st.requests())
+	fmt.Printf("RESULT load mode=%s rate=%.0f users=%d tenants=%d tenants_in_db=%s %s cross_tenant=%d foreign_id_not_404=%d load_avg=%s..%s %s\n",
+		strings.ReplaceAll(kind, " ", "_"), c.rate, c.users, len(tenants), dbCount(c.tenantsInDB), st.line(elapsed), st.crossTen, st.foreignOK, load0, loadAvg(), watch)
+	var fails []string
+	if st.crossTen > 0 || st.foreignOK > 0 {
+		fails = append(fails, fmt.Sprintf("ISOLATION FAILURE: %d cross-tenant responses, %d foreign ids answered", st.crossTen, st.foreignOK))
+	}
+	if st.shedNoRetryAfter > 0 {
+		fails = append(fails, fmt.Sprintf("%d shed responses without Retry-After", st.shedNoRetryAfter))
+	}
+	if len(fails) > 0 {
+		return errors.New(strings.Join(fails, "; "))
+	}
+	return nil
+}
 
-	deadline := time.Now().Add(c.duration)
+func dbCount(n int) string {
+	if n < 0 {
+		return "unknown"
+	}
+	return strconv.Itoa(n)
+}
+
+// drive runs the users for d and returns their merged counts. Closed loop:
+// each user sends its next request when the last is answered; a shed
+// response (503 overloaded) makes it wait Retry-After first, as a well-behaved
+// client does (-honor-retry-after). Open loop (-rate): requests leave on a
+// fixed schedule whatever the answers, latency counted from the scheduled
+// time, so falling behind shows.
+func drive(c config, cl *client, tenants []tenantRec, seeded [][]string, d time.Duration) (*stats, time.Duration) {
+	deadline := time.Now().Add(d)
 	var total atomic.Int64
 	all := make([]*stats, c.users)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for u := range c.users {
-		st := &stats{codes: map[int]int{}}
+		st := newStats()
 		all[u] = st
 		wg.Add(1)
 		go func() {
@@ -349,16 +428,13 @@ func loadMode(c config, cl *client, tenants []tenantRec) error {
 				t := tenants[ti]
 				ids := append(mine[ti], seeded[ti]...)
 				op := rng.Float64()
-				var code int
-				var body []byte
-				var err error
-				t0 := sched
+				var r reply
 				switch {
 				case op < c.writeRatio*0.7:
-					code, body, err = cl.do("POST", "/v1/items", t.Key, map[string]any{"name": fmt.Sprintf("%s:%d", t.Slug, rng.IntN(1e9)), "data": map[string]any{"u": u}})
-					if code == 201 {
+					r = cl.call("POST", "/v1/items", t.Key, map[string]any{"name": fmt.Sprintf("%s:%d", t.Slug, rng.IntN(1e9)), "data": map[string]any{"u": u}})
+					if r.status == 201 {
 						var it item
-						if json.Unmarshal(body, &it) == nil {
+						if json.Unmarshal(r.body, &it) == nil {
 							if !strings.HasPrefix(it.Name, t.Slug+":") {
 								st.crossTen++
 							}
@@ -370,22 +446,22 @@ func loadMode(c config, cl *client, tenants []tenantRec) error {
 				case op < c.writeRatio && len(mine[ti]) > 0:
 					id := mine[ti][len(mine[ti])-1]
 					mine[ti] = mine[ti][:len(mine[ti])-1]
-					code, _, err = cl.do("DELETE", "/v1/items/"+id, t.Key, nil)
+					r = cl.call("DELETE", "/v1/items/"+id, t.Key, nil)
 				case op < c.writeRatio+0.05 && len(tenants) > 1:
 					// foreign probe: another tenant's id must be 404
 					oi := (ti + 1 + rng.IntN(len(tenants)-1)) % len(tenants)
 					if len(seeded[oi]) == 0 {
 						continue
 					}
-					code, _, err = cl.do("GET", "/v1/items/"+seeded[oi][0], t.Key, nil)
-					if err == nil && code != 404 && code != 429 {
+					r = cl.call("GET", "/v1/items/"+seeded[oi][0], t.Key, nil)
+					if r.err == nil && r.status != 404 && r.status != 429 && r.status != 503 {
 						st.foreignOK++
 					}
 				case op < 0.4 || len(ids) == 0:
-					code, body, err = cl.do("GET", "/v1/items", t.Key, nil)
-					if code == 200 {
+					r = cl.call("GET", "/v1/items", t.Key, nil)
+					if r.status == 200 {
 						var l struct{ Items []item }
-						if json.Unmarshal(body, &l) == nil {
+						if json.Unmarshal(r.body, &l) == nil {
 							for _, it := range l.Items {
 								if !strings.HasPrefix(it.Name, t.Slug+":") {
 									st.crossTen++
@@ -394,53 +470,26 @@ func loadMode(c config, cl *client, tenants []tenantRec) error {
 						}
 					}
 				default:
-					code, body, err = cl.do("GET", "/v1/items/"+ids[rng.IntN(len(ids))], t.Key, nil)
-					if code == 200 {
+					r = cl.call("GET", "/v1/items/"+ids[rng.IntN(len(ids))], t.Key, nil)
+					if r.status == 200 {
 						var it item
-						if json.Unmarshal(body, &it) == nil && !strings.HasPrefix(it.Name, t.Slug+":") {
+						if json.Unmarshal(r.body, &it) == nil && !strings.HasPrefix(it.Name, t.Slug+":") {
 							st.crossTen++
 						}
 					}
 				}
-				st.lat = append(st.lat, time.Since(t0))
-				if err != nil {
-					st.netErrs++
-					continue
+				if st.record(r.status, r.body, r.header, r.err, time.Since(sched)) == shed && c.rate == 0 && c.honorRetryAfter {
+					time.Sleep(min(retryAfter(r.header), time.Until(deadline)))
 				}
-				st.codes[code]++
 			}
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	var lat []time.Duration
-	codes := map[int]int{}
-	var netErrs, cross, foreign int
+	out := newStats()
 	for _, s := range all {
-		lat = append(lat, s.lat...)
-		for k, v := range s.codes {
-			codes[k] += v
-		}
-		netErrs += s.netErrs
-		cross += s.crossTen
-		foreign += s.foreignOK
+		out.merge(s)
 	}
-	var keys []int
-	for k := range codes {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
-	var cs []string
-	for _, k := range keys {
-		cs = append(cs, fmt.Sprintf("%d:%d", k, codes[k]))
-	}
-	fmt.Printf("RESULT load rate=%.0f users=%d tenants=%d requests=%d elapsed=%s throughput=%.0f req/s %s codes={%s} net_errors=%d cross_tenant=%d foreign_id_not_404=%d\n",
-		c.rate, c.users, len(tenants), len(lat), elapsed.Round(time.Millisecond), float64(len(lat))/elapsed.Seconds(), summary(lat),
-		strings.Join(cs, " "), netErrs, cross, foreign)
-	if cross > 0 || foreign > 0 {
-		return fmt.Errorf("ISOLATION FAILURE: %d cross-tenant responses, %d foreign ids answered", cross, foreign)
-	}
-	return nil
+	return out, time.Since(start)
 }
 
 func summary(lat []time.Duration) string {
@@ -452,5 +501,3 @@ func summary(lat []time.Duration) string {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
 	return fmt.Sprintf("p50=%s p95=%s p99=%s max=%s", ms(p(.50)), ms(p(.95)), ms(p(.99)), ms(lat[len(lat)-1]))
 }
-
-var _ = context.Background
