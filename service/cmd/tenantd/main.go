@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	_ "net/http/pprof" // served only on PPROF_ADDR (DefaultServeMux), never on LISTEN_ADDR
 	"os"
@@ -109,6 +110,13 @@ func serve(ctx context.Context, _ []string) error {
 		return err
 	}
 	defer db.Close()
+	if postgres.BenchNoScope {
+		host, _, _ := net.SplitHostPort(cfg.ListenAddr)
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return fmt.Errorf("LISTEN_ADDR: this binary is a benchmark build without tenant isolation (-tags benchnoscope) and only serves a loopback address, e.g. 127.0.0.1:8080")
+		}
+		log.Warn("BENCHMARK BUILD (-tags benchnoscope): tenant requests skip the role/search_path switch; never deploy this binary")
+	}
 	tenants := postgres.NewTenantService(db, cfg.AdminToken)
 	tenants.RetentionDir = cfg.RetentionDir
 	rep, err := tenants.Reconcile(ctx)
