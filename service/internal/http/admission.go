@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -63,16 +64,18 @@ const StatusClientClosedRequest = 499
 // order (Go hands a freed slot of a buffered channel to the longest-waiting
 // sender), each at most maxWait.
 type gate struct {
-	class    string
 	slots    chan struct{}
 	waiting  atomic.Int64
 	maxQueue int64
 	maxWait  time.Duration
-	m        *admissionMetrics
+	// this class's series of the admission metrics
+	inFlight, queued prometheus.Gauge
+	shed             prometheus.Counter
 }
 
 func newGate(class string, a Admission, m *admissionMetrics) *gate {
-	g := &gate{class: class, slots: make(chan struct{}, max(1, a.MaxInFlight)), maxQueue: int64(max(0, a.MaxQueue)), maxWait: a.MaxWait, m: m}
+	g := &gate{slots: make(chan struct{}, max(1, a.MaxInFlight)), maxQueue: int64(max(0, a.MaxQueue)), maxWait: a.MaxWait,
+		inFlight: m.inFlight.WithLabelValues(class), queued: m.queued.WithLabelValues(class), shed: m.shed.WithLabelValues(class)}
 	m.limit.WithLabelValues(class).Set(float64(cap(g.slots)))
 	return g
 }
@@ -90,10 +93,10 @@ func (g *gate) enter(ctx context.Context) bool {
 		g.waiting.Add(-1)
 		return false
 	}
-	g.m.queued.WithLabelValues(g.class).Inc()
+	g.queued.Inc()
 	defer func() {
 		g.waiting.Add(-1)
-		g.m.queued.WithLabelValues(g.class).Dec()
+		g.queued.Dec()
 	}()
 	t := time.NewTimer(g.maxWait)
 	defer t.Stop()
@@ -136,10 +139,16 @@ func newAdmissionMetrics(reg prometheus.Registerer) *admissionMetrics {
 }
 
 // gates are the admission classes of one Server.
-type gates struct {
-	api, admin, ops *gate
-	m               *admissionMetrics
-}
+type gates struct{ api, admin, ops *gate }
+
+// overloadedJSON is encoded once: shedding must cost as little as possible.
+var overloadedJSON = func() []byte {
+	b, err := json.Marshal(errorBody(tenant.Errorf(tenant.EOVERLOADED, "the service is at capacity; retry after the Retry-After delay")))
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n')
+}()
 
 func (s *Server) newGates() *gates {
 	m := newAdmissionMetrics(s.Registry)
@@ -147,7 +156,7 @@ func (s *Server) newGates() *gates {
 	if a.MaxInFlight <= 0 {
 		a = DefaultAdmission(0)
 	}
-	return &gates{api: newGate("api", a, m), admin: newGate("admin", adminAdmission, m), ops: newGate("ops", opsAdmission, m), m: m}
+	return &gates{api: newGate("api", a, m), admin: newGate("admin", adminAdmission, m), ops: newGate("ops", opsAdmission, m)}
 }
 
 // admit is the middleware of one class. It must come before anything that
@@ -160,14 +169,19 @@ func (s *Server) admit(g *gate) func(http.Handler) http.Handler {
 					s.clientGone(w, r, r.Context().Err())
 					return
 				}
-				g.m.shed.WithLabelValues(g.class).Inc()
-				w.Header().Set("Retry-After", retryAfterOverloaded)
-				writeJSON(w, http.StatusServiceUnavailable, errorBody(tenant.Errorf(tenant.EOVERLOADED, "the service is at capacity; retry after the Retry-After delay")))
+				g.shed.Inc()
+				h := w.Header()
+				h.Set("Retry-After", retryAfterOverloaded)
+				h.Set("Content-Type", "application/json")
+				h.Set("Cache-Control", "no-store")
+				h.Set("X-Content-Type-Options", "nosniff")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = w.Write(overloadedJSON)
 				return
 			}
-			g.m.inFlight.WithLabelValues(g.class).Inc()
+			g.inFlight.Inc()
 			defer func() {
-				g.m.inFlight.WithLabelValues(g.class).Dec()
+				g.inFlight.Dec()
 				g.leave()
 			}()
 			next.ServeHTTP(w, r)
