@@ -168,9 +168,14 @@ func serve(ctx context.Context, _ []string) error {
 	if cfg.HeartbeatURL != "" {
 		go heartbeat(ctx, log, cfg.HeartbeatURL, srv.Ready)
 	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	ln = thttp.ConnLimitListener(ln, cfg.MaxConnections, srv.Registry)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("tenantd listening", "addr", cfg.ListenAddr, "max_in_flight", adm.MaxInFlight, "max_queue", adm.MaxQueue, "admission_max_wait", adm.MaxWait.String())
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("tenantd listening", "addr", cfg.ListenAddr, "max_connections", cfg.MaxConnections, "max_in_flight", adm.MaxInFlight, "max_queue", adm.MaxQueue, "admission_max_wait", adm.MaxWait.String())
 	select {
 	case err := <-errc:
 		return err

@@ -40,6 +40,9 @@ type Config struct {
 	// AdmissionMaxWait is the longest an API request waits for a slot
 	// before it is refused with 503 overloaded.
 	AdmissionMaxWait time.Duration
+	// MaxConnections bounds the client connections served at once; one
+	// more is answered 503 overloaded and closed (memory per connection).
+	MaxConnections int
 }
 
 var topicRE = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
@@ -90,6 +93,11 @@ func Load(getenv func(string) string) (Config, error) {
 		} else {
 			c.MaxInFlight = n
 		}
+	}
+	if n, err := strconv.Atoi(get("MAX_CONNECTIONS", "2048")); err != nil || n < 16 || n > 100000 {
+		bad("MAX_CONNECTIONS", "must be an integer from 16 to 100000 (default 2048)")
+	} else {
+		c.MaxConnections = n
 	}
 	if d, err := time.ParseDuration(get("ADMISSION_MAX_WAIT", "100ms")); err != nil || d < 0 || d > 10*time.Second {
 		bad("ADMISSION_MAX_WAIT", "must be a Go duration from 0s to 10s (default 100ms)")

@@ -13,14 +13,14 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 		"REDIS_TLS": "maybe", "LOG_LEVEL": "loud", "STRIPE_WEBHOOK_SECRET": "nope",
 		"SNS_TOPIC_ARN": "topic", "HEARTBEAT_URL": "http://x", "TIER_LIMITS": "gold=rate:1",
 		"DATABASE_URL": "postgres://u:hunter2@h/db?x", "ADMIN_TOKEN": "short",
-		"MAX_IN_FLIGHT": "0", "ADMISSION_MAX_WAIT": "forever",
+		"MAX_IN_FLIGHT": "0", "ADMISSION_MAX_WAIT": "forever", "MAX_CONNECTIONS": "3",
 	}))
 	if err == nil {
 		t.Fatal("want error")
 	}
 	msg := err.Error()
 	for _, name := range []string{"REDIS_ADDR", "ADMIN_TOKEN", "REDIS_TLS", "LOG_LEVEL", "STRIPE_WEBHOOK_SECRET",
-		"STRIPE_PRICE_TIERS", "SNS_TOPIC_ARN", "HEARTBEAT_URL", "TIER_LIMITS", "MAX_IN_FLIGHT", "ADMISSION_MAX_WAIT"} {
+		"STRIPE_PRICE_TIERS", "SNS_TOPIC_ARN", "HEARTBEAT_URL", "TIER_LIMITS", "MAX_IN_FLIGHT", "ADMISSION_MAX_WAIT", "MAX_CONNECTIONS"} {
 		if !strings.Contains(msg, name+":") {
 			t.Errorf("error does not name %s:\n%s", name, msg)
 		}
@@ -42,7 +42,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if c.ListenAddr != ":8080" || c.RedisKeyPrefix != "tenantd:" || c.DBMaxConns != 16 || c.StripePriceTiers["price_a"] != "pro" ||
 		len(c.SNSTopicARNs) != 1 || c.TierLimits["enterprise"].RatePerSecond != 100000 || c.TierLimits["free"].RatePerSecond != 5 ||
-		c.MaxInFlight != 0 || c.AdmissionMaxWait != 100*time.Millisecond {
+		c.MaxInFlight != 0 || c.AdmissionMaxWait != 100*time.Millisecond || c.MaxConnections != 2048 {
 		t.Fatalf("%+v", c)
 	}
 }
@@ -64,7 +64,7 @@ func TestLoadAdmission(t *testing.T) {
 	if err != nil || c.AdmissionMaxWait != 0 {
 		t.Fatalf("ADMISSION_MAX_WAIT=0s: %v %v", c.AdmissionMaxWait, err)
 	}
-	for _, bad := range []struct{ k, v string }{{"MAX_IN_FLIGHT", "-1"}, {"MAX_IN_FLIGHT", "10001"}, {"MAX_IN_FLIGHT", "many"}, {"ADMISSION_MAX_WAIT", "11s"}, {"ADMISSION_MAX_WAIT", "-1ms"}} {
+	for _, bad := range []struct{ k, v string }{{"MAX_IN_FLIGHT", "-1"}, {"MAX_IN_FLIGHT", "10001"}, {"MAX_IN_FLIGHT", "many"}, {"ADMISSION_MAX_WAIT", "11s"}, {"ADMISSION_MAX_WAIT", "-1ms"}, {"MAX_CONNECTIONS", "15"}, {"MAX_CONNECTIONS", "lots"}} {
 		if _, err := Load(env(with(bad.k, bad.v))); err == nil || !strings.Contains(err.Error(), bad.k+":") {
 			t.Errorf("%s=%s: want an error naming %s, got %v", bad.k, bad.v, bad.k, err)
 		}
