@@ -22,7 +22,6 @@ import (
 	"net/url"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,28 +48,32 @@ type config struct {
 	warmup                                time.Duration
 	watch                                 string
 	honorRetryAfter                       bool
+	maxOutstanding                        int
+	timeout                               time.Duration
 }
 
 func main() {
 	var c config
 	flag.StringVar(&c.url, "url", "http://127.0.0.1:8080", "tenantd base URL (loopback only)")
 	flag.StringVar(&c.admin, "admin-token", os.Getenv("ADMIN_TOKEN"), "admin token (default $ADMIN_TOKEN)")
-	flag.StringVar(&c.mode, "mode", "load", "load: users over tenants; onboard: onboarding latency at a tenant count")
+	flag.StringVar(&c.mode, "mode", "load", "load: users over tenants; onboard: onboarding latency at a tenant count; rolecache: PostgreSQL's cost of a tenant switch (SET ROLE) at the database's tenant count")
 	flag.StringVar(&c.tier, "tier", "enterprise", "tier of the tenants created")
 	flag.StringVar(&c.state, "state", "", "file keeping created tenants (JSON lines) so later runs reuse them")
 	flag.StringVar(&c.prefix, "prefix", "lt", "slug prefix of created tenants")
 	flag.IntVar(&c.tenants, "tenants", 100, "tenants to drive (created when missing)")
-	flag.IntVar(&c.users, "users", 10, "concurrent users")
+	flag.IntVar(&c.users, "users", 10, "concurrent users of the closed loop (-rate ignores it)")
 	flag.DurationVar(&c.duration, "duration", 15*time.Second, "load duration (max 10m)")
 	flag.Int64Var(&c.maxRequests, "max-requests", 5_000_000, "stop after this many requests")
 	flag.Float64Var(&c.writeRatio, "write-ratio", 0.2, "share of requests that create or delete items")
-	flag.Float64Var(&c.rate, "rate", 0, "load mode: total requests/s spread over the users (open loop; latency counts from each request's scheduled time, so falling behind shows); 0: closed loop, each user sends as fast as it gets answers")
+	flag.Float64Var(&c.rate, "rate", 0, "load mode: total requests/s spread over the users (open loop: requests leave on schedule whatever the answers; how late the tool itself sent them is reported as send_lag); 0: closed loop, each user sends as fast as it gets answers")
 	flag.IntVar(&c.existing, "existing", 0, "onboard mode: grow to this many tenants before sampling")
 	flag.IntVar(&c.samples, "samples", 100, "onboard mode: onboardings measured one at a time")
 	flag.IntVar(&c.onboardWorkers, "onboard-workers", 4, "concurrent onboardings while growing")
 	flag.StringVar(&c.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "tenantd's database (loopback only; default $DATABASE_URL): the tool reads the tenant count from it and, with -db-tenants, onboards tenants directly")
 	flag.DurationVar(&c.warmup, "warmup", 0, "load mode: run the same load this long first, not counted (fills caches and prepared statements)")
 	flag.StringVar(&c.watch, "watch", "", "load mode: name=pid[+],... processes whose CPU per request and peak RSS are reported ('+': with child processes, e.g. the PostgreSQL postmaster)")
+	flag.IntVar(&c.maxOutstanding, "max-outstanding", 10000, "open loop: requests in progress at most; a request due beyond that is not sent (counted as client_limited)")
+	flag.DurationVar(&c.timeout, "timeout", 30*time.Second, "client timeout of one request (then counted as a net error)")
 	flag.BoolVar(&c.honorRetryAfter, "honor-retry-after", true, "closed loop: after a shed response (503 overloaded) a user waits its Retry-After before the next request")
 	flag.IntVar(&c.dbTenants, "db-tenants", 0, "make the database hold this many active tenants before anything else, onboarding the missing ones directly with the service's own onboarding code (fast: 10,000 in well under a minute); 0: leave it")
 	flag.Parse()
@@ -107,9 +110,16 @@ func run(c config) error {
 	if c.admin == "" {
 		return errors.New("-admin-token or ADMIN_TOKEN is required")
 	}
+	// Idle connections are kept up to the most that can be in use at once,
+	// so the tool never closes one only to dial another (connection churn
+	// costs the server more than the requests).
+	idle := c.users + 64
+	if c.rate > 0 {
+		idle = c.maxOutstanding + 64
+	}
 	cl := &client{base: strings.TrimRight(c.url, "/"), admin: c.admin, http: &http.Client{
-		Timeout:   30 * time.Second,
-		Transport: &http.Transport{MaxIdleConns: c.users + 64, MaxIdleConnsPerHost: c.users + 64, IdleConnTimeout: time.Minute},
+		Timeout:   c.timeout,
+		Transport: &http.Transport{MaxIdleConns: idle, MaxIdleConnsPerHost: idle, IdleConnTimeout: time.Minute},
 	}}
 	tenants, err := loadState(c.state)
 	if err != nil {
@@ -132,6 +142,8 @@ func run(c config) error {
 		}
 	}
 	switch c.mode {
+	case "rolecache":
+		return roleCacheMode(c)
 	case "onboard":
 		return onboardMode(c, cl, tenants)
 	case "load":
@@ -317,179 +329,6 @@ func onboardMode(c config, cl *client, tenants []tenantRec) error {
 	}
 	fmt.Printf("RESULT onboarding existing=%d samples=%d %s\n", len(tenants), c.samples, summary(lat))
 	return saveState(c.state, made)
-}
-
-// ---- load ----
-
-type item struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// loadMode seeds one item per tenant, runs -warmup (not counted), then the
-// measured -duration, and prints one RESULT line.
-func loadMode(c config, cl *client, tenants []tenantRec) error {
-	kind := "closed loop"
-	if c.rate > 0 {
-		kind = fmt.Sprintf("open loop at %.0f req/s", c.rate)
-	}
-	fmt.Printf("load: %d users over %d tenants (%s in the database), %s, warm-up %s, measured %s, write ratio %.2f\n",
-		c.users, len(tenants), dbCount(c.tenantsInDB), kind, c.warmup, c.duration, c.writeRatio)
-	// Seed: one item per tenant so reads have something to find; foreign
-	// probes use other tenants' seeded ids.
-	seeded := make([][]string, len(tenants))
-	var swg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for i, t := range tenants {
-		swg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer swg.Done()
-			defer func() { <-sem }()
-			st, b, err := cl.do("POST", "/v1/items", t.Key, map[string]any{"name": t.Slug + ":seed", "data": map[string]int{"n": i}})
-			var it item
-			if err == nil && st == 201 && json.Unmarshal(b, &it) == nil {
-				seeded[i] = []string{it.ID}
-			}
-		}()
-	}
-	swg.Wait()
-	if c.warmup > 0 {
-		drive(c, cl, tenants, seeded, c.warmup)
-	}
-	groups, err := parseWatch(c.watch)
-	if err != nil {
-		return err
-	}
-	load0 := loadAvg()
-	w := startWatch(groups)
-	st, elapsed := drive(c, cl, tenants, seeded, c.duration)
-	watch := w.finish(st.requests())
-	fmt.Printf("RESULT load mode=%s rate=%.0f users=%d tenants=%d tenants_in_db=%s %s cross_tenant=%d foreign_id_not_404=%d load_avg=%s..%s %s\n",
-		strings.ReplaceAll(kind, " ", "_"), c.rate, c.users, len(tenants), dbCount(c.tenantsInDB), st.line(elapsed), st.crossTen, st.foreignOK, load0, loadAvg(), watch)
-	var fails []string
-	if st.crossTen > 0 || st.foreignOK > 0 {
-		fails = append(fails, fmt.Sprintf("ISOLATION FAILURE: %d cross-tenant responses, %d foreign ids answered", st.crossTen, st.foreignOK))
-	}
-	if st.shedNoRetryAfter > 0 {
-		fails = append(fails, fmt.Sprintf("%d shed responses without Retry-After", st.shedNoRetryAfter))
-	}
-	if len(fails) > 0 {
-		return errors.New(strings.Join(fails, "; "))
-	}
-	return nil
-}
-
-func dbCount(n int) string {
-	if n < 0 {
-		return "unknown"
-	}
-	return strconv.Itoa(n)
-}
-
-// drive runs the users for d and returns their merged counts. Closed loop:
-// each user sends its next request when the last is answered; a shed
-// response (503 overloaded) makes it wait Retry-After first, as a well-behaved
-// client does (-honor-retry-after). Open loop (-rate): requests leave on a
-// fixed schedule whatever the answers, latency counted from the scheduled
-// time, so falling behind shows.
-func drive(c config, cl *client, tenants []tenantRec, seeded [][]string, d time.Duration) (*stats, time.Duration) {
-	deadline := time.Now().Add(d)
-	var total atomic.Int64
-	all := make([]*stats, c.users)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for u := range c.users {
-		st := newStats()
-		all[u] = st
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(u), uint64(time.Now().UnixNano())))
-			mine := map[int][]string{}
-			var interval time.Duration
-			next := start
-			if c.rate > 0 {
-				interval = time.Duration(float64(c.users) / c.rate * float64(time.Second))
-				next = start.Add(time.Duration(rng.Int64N(int64(interval) + 1)))
-			}
-			for time.Now().Before(deadline) && total.Add(1) <= c.maxRequests {
-				sched := time.Now()
-				if c.rate > 0 {
-					if d := time.Until(next); d > 0 {
-						time.Sleep(d)
-					}
-					sched, next = next, next.Add(interval)
-					if !sched.Before(deadline) {
-						break
-					}
-				}
-				ti := rng.IntN(len(tenants))
-				t := tenants[ti]
-				ids := append(mine[ti], seeded[ti]...)
-				op := rng.Float64()
-				var r reply
-				switch {
-				case op < c.writeRatio*0.7:
-					r = cl.call("POST", "/v1/items", t.Key, map[string]any{"name": fmt.Sprintf("%s:%d", t.Slug, rng.IntN(1e9)), "data": map[string]any{"u": u}})
-					if r.status == 201 {
-						var it item
-						if json.Unmarshal(r.body, &it) == nil {
-							if !strings.HasPrefix(it.Name, t.Slug+":") {
-								st.crossTen++
-							}
-							if len(mine[ti]) < 20 {
-								mine[ti] = append(mine[ti], it.ID)
-							}
-						}
-					}
-				case op < c.writeRatio && len(mine[ti]) > 0:
-					id := mine[ti][len(mine[ti])-1]
-					mine[ti] = mine[ti][:len(mine[ti])-1]
-					r = cl.call("DELETE", "/v1/items/"+id, t.Key, nil)
-				case op < c.writeRatio+0.05 && len(tenants) > 1:
-					// foreign probe: another tenant's id must be 404
-					oi := (ti + 1 + rng.IntN(len(tenants)-1)) % len(tenants)
-					if len(seeded[oi]) == 0 {
-						continue
-					}
-					r = cl.call("GET", "/v1/items/"+seeded[oi][0], t.Key, nil)
-					if r.err == nil && r.status != 404 && r.status != 429 && r.status != 503 {
-						st.foreignOK++
-					}
-				case op < 0.4 || len(ids) == 0:
-					r = cl.call("GET", "/v1/items", t.Key, nil)
-					if r.status == 200 {
-						var l struct{ Items []item }
-						if json.Unmarshal(r.body, &l) == nil {
-							for _, it := range l.Items {
-								if !strings.HasPrefix(it.Name, t.Slug+":") {
-									st.crossTen++
-								}
-							}
-						}
-					}
-				default:
-					r = cl.call("GET", "/v1/items/"+ids[rng.IntN(len(ids))], t.Key, nil)
-					if r.status == 200 {
-						var it item
-						if json.Unmarshal(r.body, &it) == nil && !strings.HasPrefix(it.Name, t.Slug+":") {
-							st.crossTen++
-						}
-					}
-				}
-				if st.record(r.status, r.body, r.header, r.err, time.Since(sched)) == shed && c.rate == 0 && c.honorRetryAfter {
-					time.Sleep(min(retryAfter(r.header), time.Until(deadline)))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	out := newStats()
-	for _, s := range all {
-		out.merge(s)
-	}
-	return out, time.Since(start)
 }
 
 func summary(lat []time.Duration) string {

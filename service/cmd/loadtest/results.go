@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -27,7 +28,7 @@ func classify(status int, body []byte, hdr http.Header, err error) (outcome, boo
 	switch {
 	case err != nil:
 		return netError, false
-	case status == http.StatusServiceUnavailable && errorCode(body) == "overloaded":
+	case status == http.StatusServiceUnavailable && bytes.Contains(body, []byte(`"code":"overloaded"`)):
 		ra, perr := strconv.Atoi(hdr.Get("Retry-After"))
 		return shed, perr == nil && ra > 0
 	case status == http.StatusTooManyRequests:
@@ -58,6 +59,7 @@ func retryAfter(hdr http.Header) time.Duration {
 type stats struct {
 	admittedLat      []time.Duration // every response that was not shed
 	shedLat          []time.Duration
+	lag              []time.Duration // open loop: how late the tool sent each request (its own CPU starvation)
 	codes            map[int]int
 	serverErrs       map[string]int // other 5xx by status and error code
 	shed             int
@@ -65,6 +67,7 @@ type stats struct {
 	rateLimited      int
 	netErrs          int
 	answered         int
+	clientLimited    int // open loop: due but not sent, -max-outstanding requests were in progress
 	crossTen         int // a response carried another tenant's data
 	foreignOK        int // a foreign id answered other than 404
 }
@@ -101,6 +104,7 @@ func (s *stats) record(status int, body []byte, hdr http.Header, err error, lat 
 func (s *stats) merge(o *stats) {
 	s.admittedLat = append(s.admittedLat, o.admittedLat...)
 	s.shedLat = append(s.shedLat, o.shedLat...)
+	s.lag = append(s.lag, o.lag...)
 	for k, v := range o.codes {
 		s.codes[k] += v
 	}
@@ -112,6 +116,7 @@ func (s *stats) merge(o *stats) {
 	s.rateLimited += o.rateLimited
 	s.netErrs += o.netErrs
 	s.answered += o.answered
+	s.clientLimited += o.clientLimited
 	s.crossTen += o.crossTen
 	s.foreignOK += o.foreignOK
 }
@@ -144,8 +149,12 @@ func (s *stats) line(elapsed time.Duration) string {
 		errs = append(errs, fmt.Sprintf("%s=%d", k, v))
 	}
 	sort.Strings(errs)
-	return fmt.Sprintf("requests=%d elapsed=%s offered=%.0f/s goodput=%.0f/s shed=%d shed_rate=%.0f/s shed_without_retry_after=%d other_5xx=%d{%s} rate_limited=%d net_errors=%d admitted[%s] shed_latency[%s] codes={%s}",
+	lag := ""
+	if len(s.lag) > 0 {
+		lag = " send_lag[" + summary(s.lag) + "]"
+	}
+	return fmt.Sprintf("requests=%d elapsed=%s offered=%.0f/s goodput=%.0f/s shed=%d shed_rate=%.0f/s shed_without_retry_after=%d other_5xx=%d{%s} rate_limited=%d net_errors=%d client_limited=%d admitted[%s] shed_latency[%s]%s codes={%s}",
 		s.requests(), elapsed.Round(time.Millisecond), float64(s.requests())/sec, float64(s.answered)/sec,
-		s.shed, float64(s.shed)/sec, s.shedNoRetryAfter, s.otherServerErrors(), strings.Join(errs, ","), s.rateLimited, s.netErrs,
-		summary(s.admittedLat), summary(s.shedLat), strings.Join(cs, " "))
+		s.shed, float64(s.shed)/sec, s.shedNoRetryAfter, s.otherServerErrors(), strings.Join(errs, ","), s.rateLimited, s.netErrs, s.clientLimited,
+		summary(s.admittedLat), summary(s.shedLat), lag, strings.Join(cs, " "))
 }
