@@ -41,8 +41,9 @@ done
 echo "isolation: goodput with/without the tenant switch = $(ratio "$(med closed after-1k goodput)" "$(med closed noscope-1k goodput)"), CPU/req with/without = $(ratio "$(med closed after-1k watched_cpu_us_per_req)" "$(med closed noscope-1k watched_cpu_us_per_req)")"
 echo
 echo "### Overload (open loop, 10,000 tenants in the database)"
-grep -E '^capacity ' "$f" | while read -r l; do echo "capacity (after, closed loop, users = in-flight bound): goodput $(field "$l" goodput) req/s, admitted p99 $(field "$l" admitted_p99) ms, load $(field "$l" load_avg)"; done
-cap="$(grep -E '^capacity ' "$f" | tail -1 | while read -r l; do field "$l" goodput; done)"
+grep -E '^capacity' "$f" | while read -r l; do echo "$(awk '{print $1}' <<<"$l") (after-10k, closed loop, users = in-flight bound): goodput $(field "$l" goodput) req/s, admitted p99 $(field "$l" admitted_p99) ms, load $(field "$l" load_avg)"; done
+cap="$(med capacity after-10k goodput)"
+echo "capacity = median of the rounds = $cap req/s"
 printf '| build | offered req/s | goodput req/s | goodput/capacity | admitted p50 / p99 ms | shed (without Retry-After) | other 5xx | net errors | tenantd peak RSS MB | load avg |\n|---|---|---|---|---|---|---|---|---|---|\n'
 grep -E '^overload ' "$f" | while read -r l; do
   s="$(awk '{print $2}' <<<"$l")"

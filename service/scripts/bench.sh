@@ -14,14 +14,16 @@
 # machine's background load (other builds; the load average is recorded with
 # every run) falls on all of them alike; the summary gives medians and ratios.
 #
-# Environment: BEFORE (commit, default 8899793), ROUNDS (3), OUT (output
+# Environment: BEFORE (commit, default 8899793), ROUNDS (5), RUN_SECONDS (10),
+# OUT (output
 # directory), OVERLOAD_SECONDS (60), DB_MAX_CONNS (24), TEST_SERVICES_DIR
 # (default /dev/shm/tenantd-bench), ALL_ACTIVE=1 adds a run driving all
 # 10,000 tenants, BIG (10000; smaller only for a quick trial of the script).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BEFORE="${BEFORE:-8899793}"
-ROUNDS="${ROUNDS:-3}"
+ROUNDS="${ROUNDS:-5}"
+RUN_SECONDS="${RUN_SECONDS:-10}"
 OUT="${OUT:-/tmp/tenantd-bench-$(date +%Y%m%d-%H%M%S)}"
 OVERLOAD_SECONDS="${OVERLOAD_SECONDS:-60}"
 BIG="${BIG:-10000}"
@@ -105,20 +107,20 @@ run() { # label server [loadtest args...]; prints the RESULT line prefixed by la
 say "warm-up: 20 s at 96 users per server (fills catalog caches and prepared statements; not reported)"
 for s in "${SERVERS[@]}"; do "$LT" -url "http://127.0.0.1:${PORT[$s]}" -state "$OUT/state-${DB[$s]}.jsonl" -tenants 1000 -users 96 -duration 20s >/dev/null; done
 
-say "rounds: 1,000 closed-loop users over 1,000 tenants, 15 s after 5 s, each server in turn, $ROUNDS rounds"
-for r in $(seq "$ROUNDS"); do
-  for s in "${SERVERS[@]}"; do run "closed$r" "$s" -users 1000 -warmup 5s -duration 15s; done
-done
-
-say "capacity: closed loop with as many users as after-10k admits at once (no shedding), 15 s"
 inflight=$((2 * DB_MAX_CONNS))
-run capacity after-10k -users "$inflight" -warmup 5s -duration 15s
-cap="$(grep '^capacity ' "$RESULTS" | tail -1 | sed -E 's/.* goodput=([0-9]+).*/\1/')"
+say "rounds ($ROUNDS): 1,000 closed-loop users over 1,000 tenants on each server in turn, ${RUN_SECONDS} s after 5 s; then the capacity of after-10k: closed loop with as many users as it admits at once ($inflight, no shedding)"
+for r in $(seq "$ROUNDS"); do
+  for s in "${SERVERS[@]}"; do run "closed$r" "$s" -users 1000 -warmup 5s -duration "${RUN_SECONDS}s"; done
+  run "capacity$r" after-10k -users "$inflight" -warmup 5s -duration "${RUN_SECONDS}s"
+done
+cap="$(grep -E '^capacity[0-9]+ ' "$RESULTS" | sed -E 's/.* goodput=([0-9]+).*/\1/' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')"
 rate=$((2 * cap))
 say "overload: open loop at 2 x capacity = $rate req/s for ${OVERLOAD_SECONDS} s, 10,000 tenants in the database"
 for s in after-10k before-10k; do
-  run overload "$s" -rate "$rate" -users 2000 -warmup 5s -duration "${OVERLOAD_SECONDS}s"
+  run overload "$s" -rate "$rate" -warmup 5s -duration "${OVERLOAD_SECONDS}s"
 done
+say "capacity again after the overload runs (has the machine changed?)"
+run capacity-after after-10k -users "$inflight" -warmup 5s -duration "${RUN_SECONDS}s"
 
 if [[ "${ALL_ACTIVE:-}" == 1 ]]; then
   say "working set: all 10,000 tenants active vs 1,000 (after), 100 users"

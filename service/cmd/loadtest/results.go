@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -62,6 +66,7 @@ type stats struct {
 	lag              []time.Duration // open loop: how late the tool sent each request (its own CPU starvation)
 	codes            map[int]int
 	serverErrs       map[string]int // other 5xx by status and error code
+	netErrKinds      map[string]int // net errors by kind (timeout, reset, ...)
 	shed             int
 	shedNoRetryAfter int
 	rateLimited      int
@@ -72,13 +77,32 @@ type stats struct {
 	foreignOK        int // a foreign id answered other than 404
 }
 
-func newStats() *stats { return &stats{codes: map[int]int{}, serverErrs: map[string]int{}} }
+func newStats() *stats {
+	return &stats{codes: map[int]int{}, serverErrs: map[string]int{}, netErrKinds: map[string]int{}}
+}
+
+// netErrKind names a transport error briefly.
+func netErrKind(err error) string {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "reset"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return "eof"
+	}
+	return "other"
+}
 
 func (s *stats) record(status int, body []byte, hdr http.Header, err error, lat time.Duration) outcome {
 	o, ok := classify(status, body, hdr, err)
 	switch o {
 	case netError:
 		s.netErrs++
+		s.netErrKinds[netErrKind(err)]++
 		s.admittedLat = append(s.admittedLat, lat) // counted as admitted: the client gave up, we do not know
 		return o
 	case shed:
@@ -110,6 +134,9 @@ func (s *stats) merge(o *stats) {
 	}
 	for k, v := range o.serverErrs {
 		s.serverErrs[k] += v
+	}
+	for k, v := range o.netErrKinds {
+		s.netErrKinds[k] += v
 	}
 	s.shed += o.shed
 	s.shedNoRetryAfter += o.shedNoRetryAfter
@@ -149,12 +176,17 @@ func (s *stats) line(elapsed time.Duration) string {
 		errs = append(errs, fmt.Sprintf("%s=%d", k, v))
 	}
 	sort.Strings(errs)
+	var nes []string
+	for k, v := range s.netErrKinds {
+		nes = append(nes, fmt.Sprintf("%s=%d", k, v))
+	}
+	sort.Strings(nes)
 	lag := ""
 	if len(s.lag) > 0 {
 		lag = " send_lag[" + summary(s.lag) + "]"
 	}
-	return fmt.Sprintf("requests=%d elapsed=%s offered=%.0f/s goodput=%.0f/s shed=%d shed_rate=%.0f/s shed_without_retry_after=%d other_5xx=%d{%s} rate_limited=%d net_errors=%d client_limited=%d admitted[%s] shed_latency[%s]%s codes={%s}",
+	return fmt.Sprintf("requests=%d elapsed=%s offered=%.0f/s goodput=%.0f/s shed=%d shed_rate=%.0f/s shed_without_retry_after=%d other_5xx=%d{%s} rate_limited=%d net_errors=%d{%s} client_limited=%d admitted[%s] shed_latency[%s]%s codes={%s}",
 		s.requests(), elapsed.Round(time.Millisecond), float64(s.requests())/sec, float64(s.answered)/sec,
-		s.shed, float64(s.shed)/sec, s.shedNoRetryAfter, s.otherServerErrors(), strings.Join(errs, ","), s.rateLimited, s.netErrs, s.clientLimited,
+		s.shed, float64(s.shed)/sec, s.shedNoRetryAfter, s.otherServerErrors(), strings.Join(errs, ","), s.rateLimited, s.netErrs, strings.Join(nes, ","), s.clientLimited,
 		summary(s.admittedLat), summary(s.shedLat), lag, strings.Join(cs, " "))
 }

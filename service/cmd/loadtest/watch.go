@@ -69,9 +69,10 @@ func (w *watched) pids() []int {
 }
 
 type procStat struct {
-	ppid int
-	cpu  float64 // utime+stime, seconds
-	rss  int64   // bytes
+	ppid     int
+	cpu      float64 // utime+stime, seconds
+	children float64 // cutime+cstime: CPU of children that exited and were waited for
+	rss      int64   // bytes
 }
 
 // clockTicks is USER_HZ, 100 on every Linux this tool runs on.
@@ -94,21 +95,50 @@ func readStat(pid int) (procStat, bool) {
 	ppid, _ := strconv.Atoi(f[1])
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
+	cut, _ := strconv.ParseFloat(f[13], 64)
+	cst, _ := strconv.ParseFloat(f[14], 64)
 	rss, _ := strconv.ParseInt(f[21], 10, 64)
-	return procStat{ppid: ppid, cpu: (ut + st) / clockTicks, rss: rss * int64(os.Getpagesize())}, true
+	return procStat{ppid: ppid, cpu: (ut + st) / clockTicks, children: (cut + cst) / clockTicks, rss: rss * int64(os.Getpagesize())}, true
 }
 
-// sample returns the group's CPU seconds and RSS now. Backends that exited
-// during the window take their CPU time with them; the pools keep
-// connections open, so that is rare and only undercounts.
-func (w *watched) sample() (cpu float64, rss int64) {
-	for _, pid := range w.pids() {
+// sample returns the group's CPU seconds and RSS now. With children, the
+// CPU of children that already exited counts too (the parent's cutime and
+// cstime: the postmaster reaps its backends and autovacuum workers), so the
+// sum only grows.
+//
+// Memory: one process's RSS; for a group with children, the sum of private
+// anonymous memory (RssAnon), since PostgreSQL's shared buffers appear in
+// every backend's RSS.
+func (w *watched) sample() (cpu float64, mem int64) {
+	for i, pid := range w.pids() {
 		if st, ok := readStat(pid); ok {
 			cpu += st.cpu
-			rss += st.rss
+			if i == 0 && w.children {
+				cpu += st.children
+			}
+			if w.children {
+				mem += rssAnon(pid)
+			} else {
+				mem += st.rss
+			}
 		}
 	}
-	return cpu, rss
+	return cpu, mem
+}
+
+// rssAnon reads RssAnon (bytes) from /proc/<pid>/status.
+func rssAnon(pid int) int64 {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // watcher samples every group's RSS until stop, from the start of the
@@ -170,8 +200,12 @@ func (w *watcher) finish(requests int) string {
 		if requests > 0 {
 			perReq = used / float64(requests) * 1e6
 		}
-		parts = append(parts, fmt.Sprintf("%s_cpu=%.2f %s_cpu_us_per_req=%.0f %s_peak_rss_mb=%.0f",
-			g.name, used/el, g.name, perReq, g.name, float64(peak)/(1<<20)))
+		memKey := "peak_rss_mb"
+		if g.children {
+			memKey = "peak_private_mb"
+		}
+		parts = append(parts, fmt.Sprintf("%s_cpu=%.2f %s_cpu_us_per_req=%.0f %s_%s=%.0f",
+			g.name, used/el, g.name, perReq, g.name, memKey, float64(peak)/(1<<20)))
 	}
 	if requests > 0 && len(w.groups) > 2 {
 		parts = append(parts, fmt.Sprintf("watched_cpu_us_per_req=%.0f", total/float64(requests)*1e6))
