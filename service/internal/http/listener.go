@@ -38,6 +38,11 @@ var overloadedResponse = []byte(fmt.Sprintf("HTTP/1.1 503 Service Unavailable\r\
 // closing it does not reset the connection before the client read the 503.
 const refuseWait = time.Second
 
+// maxRefusing bounds the refusals in progress (~10 KB each, up to
+// 2 × refuseWait): a connection flood beyond that is closed unanswered, so
+// memory stays bounded whatever the rate of new connections.
+const maxRefusing = 1024
+
 // ConnLimitListener wraps a listener so that at most max connections are
 // served at once; see above. Metrics go to reg (may be nil).
 func ConnLimitListener(l net.Listener, max int, reg prometheus.Registerer) net.Listener {
@@ -46,7 +51,7 @@ func ConnLimitListener(l net.Listener, max int, reg prometheus.Registerer) net.L
 			Name: "tenantd_connections_open", Help: "Client connections being served.",
 		}),
 		refused: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tenantd_connections_refused_total", Help: "Client connections answered 503 overloaded and closed because MAX_CONNECTIONS were open.",
+			Name: "tenantd_connections_refused_total", Help: "Client connections refused because MAX_CONNECTIONS were open (answered 503 overloaded and closed; closed at once beyond 1024 refusals in progress).",
 		}),
 	}
 	if reg != nil {
@@ -57,10 +62,11 @@ func ConnLimitListener(l net.Listener, max int, reg prometheus.Registerer) net.L
 
 type connLimitListener struct {
 	net.Listener
-	max     int64
-	active  atomic.Int64
-	open    prometheus.Gauge
-	refused prometheus.Counter
+	max      int64
+	active   atomic.Int64
+	refusing atomic.Int64
+	open     prometheus.Gauge
+	refused  prometheus.Counter
 }
 
 func (l *connLimitListener) Accept() (net.Conn, error) {
@@ -75,7 +81,15 @@ func (l *connLimitListener) Accept() (net.Conn, error) {
 		}
 		l.active.Add(-1)
 		l.refused.Inc()
-		go refuse(c)
+		if l.refusing.Add(1) > maxRefusing {
+			l.refusing.Add(-1)
+			c.Close()
+			continue
+		}
+		go func() {
+			defer l.refusing.Add(-1)
+			refuse(c)
+		}()
 	}
 }
 
