@@ -109,8 +109,8 @@ func (w *workload) drive(d time.Duration) (*stats, time.Duration) {
 }
 
 // closedLoop: each of -users sends its next request when the last one is
-// answered; a shed response (503 overloaded) makes it wait Retry-After first,
-// as a well-behaved client does (-honor-retry-after).
+// answered; a shed response (503 overloaded) makes it wait Retry-After (plus
+// jitter) first, as a well-behaved client does (-honor-retry-after).
 func (w *workload) closedLoop(d time.Duration) (*stats, time.Duration) {
 	deadline := time.Now().Add(d)
 	var total atomic.Int64
@@ -131,7 +131,10 @@ func (w *workload) closedLoop(d time.Duration) (*stats, time.Duration) {
 					continue
 				}
 				if st.record(r.status, r.body, r.header, r.err, time.Since(sent)) == shed && w.c.honorRetryAfter {
-					time.Sleep(min(retryAfter(r.header), time.Until(deadline)))
+					// Retry-After plus up to half again, as SDKs jitter:
+					// users shed together must not come back together.
+					ra := retryAfter(r.header)
+					time.Sleep(min(ra+time.Duration(rng.Int64N(int64(ra)/2)), time.Until(deadline)))
 				}
 			}
 		}()

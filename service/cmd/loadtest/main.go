@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +51,7 @@ type config struct {
 	honorRetryAfter                       bool
 	maxOutstanding                        int
 	timeout                               time.Duration
+	cpuProfile                            string
 }
 
 func main() {
@@ -74,10 +76,23 @@ func main() {
 	flag.StringVar(&c.watch, "watch", "", "load mode: name=pid[+],... processes whose CPU per request and peak RSS are reported ('+': with child processes, e.g. the PostgreSQL postmaster)")
 	flag.IntVar(&c.maxOutstanding, "max-outstanding", 10000, "open loop: requests in progress at most; a request due beyond that is not sent (counted as client_limited)")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Second, "client timeout of one request (then counted as a net error)")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the tool's own CPU profile to this file (the tool shares the cores it measures)")
 	flag.BoolVar(&c.honorRetryAfter, "honor-retry-after", true, "closed loop: after a shed response (503 overloaded) a user waits its Retry-After before the next request")
 	flag.IntVar(&c.dbTenants, "db-tenants", 0, "make the database hold this many active tenants before anything else, onboarding the missing ones directly with the service's own onboarding code (fast: 10,000 in well under a minute); 0: leave it")
 	flag.Parse()
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest: -cpuprofile:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(c); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}

@@ -36,12 +36,12 @@ var overloadedResponse = []byte(fmt.Sprintf("HTTP/1.1 503 Service Unavailable\r\
 // connections and send nothing yet; an answer written before the request is
 // discarded by them as unsolicited), then to drain what else it sent, so
 // closing it does not reset the connection before the client read the 503.
-const refuseWait = time.Second
+const refuseWait = 250 * time.Millisecond
 
 // maxRefusing bounds the refusals in progress (~10 KB each, up to
 // 2 × refuseWait): a connection flood beyond that is closed unanswered, so
 // memory stays bounded whatever the rate of new connections.
-const maxRefusing = 1024
+const maxRefusing = 2048
 
 // ConnLimitListener wraps a listener so that at most max connections are
 // served at once; see above. Metrics go to reg (may be nil).
@@ -51,7 +51,7 @@ func ConnLimitListener(l net.Listener, max int, reg prometheus.Registerer) net.L
 			Name: "tenantd_connections_open", Help: "Client connections being served.",
 		}),
 		refused: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tenantd_connections_refused_total", Help: "Client connections refused because MAX_CONNECTIONS were open (answered 503 overloaded and closed; closed at once beyond 1024 refusals in progress).",
+			Name: "tenantd_connections_refused_total", Help: "Client connections refused because MAX_CONNECTIONS were open (answered 503 overloaded and closed; closed at once beyond 2,048 refusals in progress).",
 		}),
 	}
 	if reg != nil {
