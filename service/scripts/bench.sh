@@ -107,7 +107,7 @@ run() { # label server [loadtest args...]; prints the RESULT line prefixed by la
 say "warm-up: 20 s at 96 users per server (fills catalog caches and prepared statements; not reported)"
 for s in "${SERVERS[@]}"; do "$LT" -url "http://127.0.0.1:${PORT[$s]}" -state "$OUT/state-${DB[$s]}.jsonl" -tenants 1000 -users 96 -duration 20s >/dev/null; done
 
-inflight=$((2 * DB_MAX_CONNS))
+inflight=$((DB_MAX_CONNS / 2)) # tenantd's default MAX_IN_FLIGHT
 say "rounds ($ROUNDS): 1,000 closed-loop users over 1,000 tenants on each server in turn, ${RUN_SECONDS} s after 5 s; then the capacity of after-10k: closed loop with as many users as it admits at once ($inflight, no shedding)"
 for r in $(seq "$ROUNDS"); do
   for s in "${SERVERS[@]}"; do run "closed$r" "$s" -users 1000 -warmup 5s -duration "${RUN_SECONDS}s"; done

@@ -130,7 +130,7 @@ func serve(ctx context.Context, _ []string) error {
 
 	adm := thttp.DefaultAdmission(int(cfg.DBMaxConns))
 	if cfg.MaxInFlight > 0 {
-		adm.MaxInFlight, adm.MaxQueue = cfg.MaxInFlight, cfg.MaxInFlight
+		adm.MaxInFlight, adm.MaxQueue = cfg.MaxInFlight, 2*cfg.MaxInFlight
 	}
 	adm.MaxWait = cfg.AdmissionMaxWait
 	srv := &thttp.Server{

@@ -35,7 +35,7 @@ type Config struct {
 	TierLimits        map[tenant.Tier]tenant.Limits
 	RetentionDir      string
 	// MaxInFlight bounds the API requests worked on at once (admission
-	// control); 0 means derived from DBMaxConns (2 per connection).
+	// control); 0 means derived from DBMaxConns (half of it).
 	MaxInFlight int
 	// AdmissionMaxWait is the longest an API request waits for a slot
 	// before it is refused with 503 overloaded.
@@ -89,7 +89,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if v := get("MAX_IN_FLIGHT", ""); v != "" {
 		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 10000 {
-			bad("MAX_IN_FLIGHT", "must be an integer from 1 to 10000, or unset for 2 per DB_MAX_CONNS connection")
+			bad("MAX_IN_FLIGHT", "must be an integer from 1 to 10000, or unset for DB_MAX_CONNS/2")
 		} else {
 			c.MaxInFlight = n
 		}
