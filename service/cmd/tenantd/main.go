@@ -160,6 +160,8 @@ func serve(ctx context.Context, _ []string) error {
 		StripeSecret: cfg.StripeSecret,
 		PriceTiers:   cfg.StripePriceTiers,
 		SNS:          &sns.Verifier{Topics: cfg.SNSTopicARNs},
+		SNSConfirmer: &sns.Confirmer{},
+		BudgetName:   cfg.SNSBudgetName,
 		Logger:       log,
 		Ready: func(ctx context.Context) map[string]error {
 			return map[string]error{"postgres": db.Ping(ctx), "redis": rdb.Ping(ctx).Err()}

@@ -36,6 +36,12 @@ type envOpts struct {
 	stripe     string
 	priceTiers map[string]tenant.Tier
 	sns        *sns.Verifier
+	// snsConfirmer confirms subscriptions (the harness's reaches a local
+	// HTTPS stand-in for SNS); budgetName is SNS_BUDGET_NAME.
+	snsConfirmer *sns.Confirmer
+	budgetName   string
+	// logs, when set, receives the server's log at info level.
+	logs io.Writer
 	// wrapLimiter, when set, wraps the real Redis limiter (e.g. to record
 	// each decision's time for the GCRA check).
 	wrapLimiter func(tenant.RateLimiter) tenant.RateLimiter
@@ -86,6 +92,9 @@ func newEnv(t testing.TB, o envOpts) *env {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	if o.logs != nil {
+		log = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	if o.maxConns == 0 {
 		o.maxConns = 8
 	}
@@ -130,6 +139,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Tenants: tenants, Items: postgres.NewItemService(db), AuthFailureLimits: afl,
 		Limiter: limiter, Breaker: e.breaker,
 		Limits: lim, AdminToken: adminToken, StripeSecret: o.stripe, PriceTiers: o.priceTiers, SNS: o.sns,
+		SNSConfirmer: o.snsConfirmer, BudgetName: o.budgetName,
 		Logger: log,
 		Ready: func(ctx context.Context) map[string]error {
 			return map[string]error{"postgres": db.Ping(ctx), "redis": rdb.Ping(ctx).Err()}
