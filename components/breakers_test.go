@@ -320,6 +320,31 @@ func TestBreakerFunctionPermissions(t *testing.T) {
 	for sid, s := range st {
 		assert.NotEqual(t, "*", s["Resource"], "%s is scoped", sid)
 	}
+	// Only Lambda may assume the function's role.
+	for _, r := range e.Find("aws:iam/role:Role") {
+		if strings.HasSuffix(r.Name, "-emergency-stop") {
+			trust := statements(t, map[string]any{"Statement": addSids(policyDoc(t, r, "assumeRolePolicy")["Statement"].([]any))})
+			require.Len(t, trust, 1)
+			assert.Equal(t, map[string]any{"Service": "lambda.amazonaws.com"}, trust["0"]["Principal"])
+			assert.Equal(t, "sts:AssumeRole", trust["0"]["Action"])
+		}
+	}
+}
+
+// addSids names unnamed statements by their position.
+func addSids(sts []any) []any {
+	out := make([]any, len(sts))
+	for i, s := range sts {
+		m := map[string]any{}
+		for k, v := range s.(map[string]any) {
+			m[k] = v
+		}
+		if _, ok := m["Sid"]; !ok {
+			m["Sid"] = itoa(i)
+		}
+		out[i] = m
+	}
+	return out
 }
 
 // BreakerHook: the name and the listener and pods first, then one HTTPS
