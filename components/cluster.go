@@ -14,6 +14,8 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantco/platform/internal/replaceonly"
 )
 
 // ClusterArgs configures a Cluster.
@@ -413,7 +415,7 @@ func accessEntry(principal pulumi.StringInput, policyArn string) eks.AccessEntry
 }
 
 // NodeGroupChildType is the resource pulumi-eks's ManagedNodeGroup creates.
-const NodeGroupChildType = "aws:eks/nodeGroup:NodeGroup"
+const NodeGroupChildType = replaceonly.NodeGroupType
 
 // IgnoreNodeGroupDesiredSize makes the engine keep the node group's
 // desired size as it finds it (autoscaler, operator, emergency breaker).
@@ -427,11 +429,6 @@ func IgnoreNodeGroupDesiredSize(_ context.Context, t *pulumi.ResourceTransformAr
 	return &pulumi.ResourceTransformResult{Props: t.Props, Opts: t.Opts}
 }
 
-// NodeGroupReplaceKeys are the aws_eks_node_group inputs that force a
-// replacement (ForceNew in terraform-provider-aws
-// internal/service/eks/node_group.go, which pulumi-aws v6 bridges):
-// each one the program sets keys the node group's name suffix.
-var NodeGroupReplaceKeys = []string{
-	"amiType", "capacityType", "clusterName", "diskSize", "instanceTypes", "launchTemplate.id",
-	"launchTemplate.name", "nodeGroupName", "nodeGroupNamePrefix", "nodeRoleArn", "remoteAccess", "subnetIds",
-}
+// NodeGroupReplaceKeys are the node group's replace-only inputs
+// (internal/replaceonly): each one the program sets keys the name's suffix.
+var NodeGroupReplaceKeys = replaceonly.NodeGroup

@@ -150,7 +150,7 @@ func (e *Engine) NewResource(args pulumi.MockResourceArgs) (string, resource.Pro
 	}
 	e.mu.Unlock()
 
-	id := args.Name + "-" + standin.ShortHash(r.URN)
+	id := standin.ResourceID(args.Name, r.URN)
 	if args.ID != "" {
 		id = args.ID
 	}
@@ -195,7 +195,7 @@ func (e *Engine) outputs(args pulumi.MockResourceArgs, id string) resource.Prope
 		}
 		out["result"] = resource.NewPropertyValue(standin.HexID("password/"+id, (n+1)/2)[:n])
 	case "random:index/randomId:RandomId":
-		out["hex"] = resource.NewPropertyValue(standin.HexID(id, 4))
+		out["hex"] = resource.NewPropertyValue(standin.RandomIDHex(id))
 	}
 	return out
 }

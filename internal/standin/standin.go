@@ -29,6 +29,19 @@ func HexID(seed string, n int) string {
 	return hex.EncodeToString(h[:n])
 }
 
+// ResourceID is the made-up physical id of a resource registered as name
+// with urn. It depends on the URN only, so two reviews of a stack give a
+// resource the same id, and a tool reading a review (the PR comment's
+// replacement check) can tell which resource an id or ARN in another
+// resource's inputs points at. Changing it changes every reference between
+// the base's review and the head's: the pull request that changes it shows
+// them all as replaced.
+func ResourceID(name, urn string) string { return name + "-" + ShortHash(urn) }
+
+// RandomIDHex is the made-up hex output of the random.RandomId whose
+// stand-in id is id (4 bytes, what the program asks for).
+func RandomIDHex(id string) string { return HexID(id, 4) }
+
 // SplitType splits "aws:rds/instance:Instance" into aws, rds, instance.
 func SplitType(t string) (pkg, module, kind string) {
 	parts := strings.SplitN(t, ":", 3)

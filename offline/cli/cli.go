@@ -1,7 +1,7 @@
 // Package cli implements the program's offline subcommands:
 //
 //	review --stack NAME | --config FILE [--json] [--dir DIR]
-//	review diff [--base FILE]... --head FILE... [--markdown]
+//	review diff [--base FILE]... --head FILE... [--markdown] [--allow-replace]
 //	prices refresh [--region REGION] [--out FILE]
 //
 // Exit codes (package verdict): 0 OK or WARN, 1 DENY (over the ceiling or a
@@ -57,8 +57,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 const usage = `usage:
   go run . review --stack NAME [--json]     review Pulumi.NAME.yaml offline (no AWS account)
   go run . review --config FILE [--json]    review any stack config file
-  go run . review diff --base B.json --head H.json [--markdown]
-                                            compare reviews (base branch vs head): the PR cost comment
+  go run . review diff --base B.json --head H.json [--markdown] [--allow-replace]
+                                            compare reviews (base branch vs head): the PR cost comment,
+                                            with what the change replaces
   go run . prices refresh [--out FILE]      rebuild the price snapshot from the AWS Price List API
   go run .                                  (no arguments) the Pulumi program, run by the Pulumi CLI
 `

@@ -11,13 +11,18 @@ import (
 )
 
 // Usage of `review diff`.
-const Usage = `usage: go run . review diff [--base FILE]... --head FILE... [--markdown]
+const Usage = `usage: go run . review diff [--base FILE]... --head FILE... [--markdown] [--allow-replace]
 
 Compares offline reviews (go run . review --stack NAME --json) of the base
 branch and of the head, pairing documents by their stack name. A head stack
 without a base document is a new stack. --markdown writes the pull request
-comment; without it, one line per stack. Exit status: 0 OK or WARN, 1 a head
-stack is over its ceiling or has a mandatory violation, 2 bad input.
+comment; without it, one line per stack. Each stack also shows which
+databases, caches, clusters, node groups, NAT gateways, subnets, load
+balancers and KMS keys the change replaces, from the inputs the provider
+treats as replace-only. Exit status: 0 OK or WARN, 1 a head stack is over
+its ceiling, has a mandatory violation, or replaces (or deletes) the
+database, the cache or the cluster in prod without --allow-replace (the
+pull request's allow-replace label), 2 bad input.
 `
 
 type files []string
@@ -36,6 +41,8 @@ func Command(args []string, stdout, stderr io.Writer) (int, error) {
 	fs.Var(&baseFiles, "base", "review JSON of a stack on the base branch (repeatable)")
 	fs.Var(&headFiles, "head", "review JSON of a stack on the head (repeatable, at least one)")
 	markdown := fs.Bool("markdown", false, "write the pull request comment (markdown)")
+	allowReplace := fs.Bool("allow-replace", false, "the pull request carries the "+OverrideLabel+
+		" label: replacing the database, the cache or the cluster in "+ProtectedStack+" does not fail the check")
 	if err := fs.Parse(args); err != nil {
 		return verdict.ExitError, err
 	}
@@ -68,7 +75,7 @@ func Command(args []string, stdout, stderr io.Writer) (int, error) {
 	if *markdown {
 		render = RenderMarkdown
 	}
-	res, err := render(base, head, stdout)
+	res, err := render(base, head, Options{AllowReplace: *allowReplace}, stdout)
 	if err != nil {
 		return verdict.ExitError, err
 	}

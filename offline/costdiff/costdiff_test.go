@@ -66,7 +66,7 @@ func TestRenderGolden(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			res, err := costdiff.RenderMarkdown(load(t, tc.base...), load(t, tc.head...), &buf)
+			res, err := costdiff.RenderMarkdown(load(t, tc.base...), load(t, tc.head...), costdiff.Options{}, &buf)
 			require.NoError(t, err)
 			assert.Equal(t, tc.denied, res.Denied)
 			assert.Equal(t, len(tc.denied) > 0, res.Failed())
@@ -80,7 +80,7 @@ func TestRenderGolden(t *testing.T) {
 func TestRenderTextGolden(t *testing.T) {
 	var buf bytes.Buffer
 	res, err := costdiff.RenderText(load(t, "base-dev.json", "base-prod.json", "base-staging.json"),
-		load(t, "head-dev.json", "head-prod.json"), &buf)
+		load(t, "head-dev.json", "head-prod.json"), costdiff.Options{}, &buf)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"prod"}, res.Denied)
 	golden(t, "text-summary.txt", buf.Bytes())
@@ -193,7 +193,7 @@ func TestPairRefusesDuplicateStacks(t *testing.T) {
 	assert.ErrorContains(t, err, `two head documents for stack "dev"`)
 	_, err = costdiff.Pair(append(dev, dev...), dev)
 	assert.ErrorContains(t, err, `two base documents for stack "dev"`)
-	_, err = costdiff.RenderMarkdown(nil, nil, &bytes.Buffer{})
+	_, err = costdiff.RenderMarkdown(nil, nil, costdiff.Options{}, &bytes.Buffer{})
 	assert.Error(t, err, "no head at all is an error, not an empty comment")
 }
 

@@ -47,6 +47,24 @@ type StackDiff struct {
 	FreeAdded, FreeRemoved []Resource
 	// Policy findings: New are in head only, Kept in both, Resolved in base only.
 	NewPolicies, KeptPolicies, ResolvedPolicies []Violation
+	// Replacements are what the change does to the resources that hold
+	// data or carry traffic (replacements first); Checked is false when a
+	// review carries no inputs to compare.
+	Replacements []Finding
+	Checked      bool
+}
+
+// Blocking lists the findings that fail the check without the override:
+// the database, the cache or the cluster replaced (or possibly replaced, or
+// deleted) in the protected stack.
+func (d StackDiff) Blocking() []Finding {
+	var out []Finding
+	for _, f := range d.Replacements {
+		if f.Blocks(d.Stack) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 type priced struct {
@@ -123,6 +141,10 @@ func Compare(base, head *Doc) StackDiff {
 	sd.FreeAdded = freeOnlyIn(head, base, h)
 	sd.FreeRemoved = freeOnlyIn(base, head, b)
 	sd.NewPolicies, sd.KeptPolicies, sd.ResolvedPolicies = comparePolicies(base, head)
+	if base != nil && head != nil && hasInputs(base) && hasInputs(head) {
+		sd.Checked = true
+		sd.Replacements = Replacements(base, head)
+	}
 	return sd
 }
 

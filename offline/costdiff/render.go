@@ -23,11 +23,24 @@ const (
 	MaxFreeList = 6  // free resource types named per line
 )
 
+// Options change how the check judges the reviews.
+type Options struct {
+	// AllowReplace: the pull request carries the override label, so a
+	// replacement of the database, the cache or the cluster in the
+	// protected stack is shown but does not fail the check.
+	AllowReplace bool
+}
+
 // Result says which head stacks fail the check.
 type Result struct {
-	// Denied lists the head stacks over their ceiling or with a mandatory
-	// violation, in the order given.
+	// Denied lists the head stacks that fail the check, in the order
+	// given: over their ceiling, a mandatory violation, or (without the
+	// override) a replacement of the database, the cache or the cluster
+	// in the protected stack.
 	Denied []string
+	// Replacing lists the stacks that replace or delete a critical
+	// resource in the protected stack, override or not.
+	Replacing []string
 }
 
 // Failed reports whether any head stack is denied.
@@ -65,7 +78,7 @@ func Pair(base, head []Doc) ([]StackDiff, error) {
 
 // RenderMarkdown writes the pull request comment (markdown) for the given
 // reviews and reports which head stacks fail the check.
-func RenderMarkdown(base, head []Doc, w io.Writer) (Result, error) {
+func RenderMarkdown(base, head []Doc, opts Options, w io.Writer) (Result, error) {
 	diffs, err := Pair(base, head)
 	if err != nil {
 		return Result{}, err
@@ -73,7 +86,7 @@ func RenderMarkdown(base, head []Doc, w io.Writer) (Result, error) {
 	if len(head) == 0 {
 		return Result{}, fmt.Errorf("no head review: nothing to compare")
 	}
-	res := result(diffs)
+	res := result(diffs, opts)
 	p := &printer{w: w}
 	p.line(Marker)
 	if res.Failed() {
@@ -81,25 +94,33 @@ func RenderMarkdown(base, head []Doc, w io.Writer) (Result, error) {
 	} else {
 		p.line("## ✅ Cost review: every stack within its ceiling")
 	}
+	// What would lose data comes before any number.
+	for _, d := range diffs {
+		if blocking := d.Blocking(); len(blocking) > 0 {
+			p.line("")
+			writeBlocking(p, d.Stack, blocking, opts)
+		}
+	}
 	p.line("")
 	writeSummary(p, diffs)
 	for _, d := range diffs {
-		if d.Head != nil && d.Head.Denied() {
+		if reasons := denyReasons(d, opts); len(reasons) > 0 {
 			p.line("")
-			p.line("**`%s` fails the check:** %s.", d.Stack, strings.Join(d.Head.DenyReasons(), "; "))
+			p.line("**`%s` fails the check:** %s.", d.Stack, strings.Join(reasons, "; "))
 		}
 	}
 	for _, d := range diffs {
 		p.line("")
-		writeStack(p, d)
+		writeStack(p, d, opts)
 	}
 	p.line("")
 	writeFooter(p, head)
 	return res, p.err
 }
 
-// RenderText writes one line per stack, for logs.
-func RenderText(base, head []Doc, w io.Writer) (Result, error) {
+// RenderText writes one line per stack, for logs, and one indented line per
+// replaced or deleted resource.
+func RenderText(base, head []Doc, opts Options, w io.Writer) (Result, error) {
 	diffs, err := Pair(base, head)
 	if err != nil {
 		return Result{}, err
@@ -117,18 +138,128 @@ func RenderText(base, head []Doc, w io.Writer) (Result, error) {
 				cost.FormatUSD(d.Head.MonthlyUSD), signedMoney(d.Head.MonthlyUSD-d.Base.MonthlyUSD), cost.FormatUSD(d.Head.CeilingUSD),
 				d.Head.Verdict, d.Head.PolicyVerdict)
 		}
+		for _, f := range d.Replacements {
+			if f.Outcome < MayReplace {
+				continue
+			}
+			mark := ""
+			if f.Blocks(d.Stack) {
+				mark = " [fails the check without the " + OverrideLabel + " label]"
+				if opts.AllowReplace {
+					mark = " [allowed by the " + OverrideLabel + " label]"
+				}
+			}
+			w := why(f)
+			if w != "" {
+				w = " — " + w
+			}
+			p.line("  %s %s (%s): %s%s%s", f.Kind, f.Name, f.Type, f.Effect(), w, mark)
+		}
 	}
-	return result(diffs), p.err
+	return result(diffs, opts), p.err
 }
 
-func result(diffs []StackDiff) Result {
+func result(diffs []StackDiff, opts Options) Result {
 	var r Result
 	for _, d := range diffs {
-		if d.Head != nil && d.Head.Denied() {
+		if len(d.Blocking()) > 0 {
+			r.Replacing = append(r.Replacing, d.Stack)
+		}
+		if len(denyReasons(d, opts)) > 0 {
 			r.Denied = append(r.Denied, d.Stack)
 		}
 	}
 	return r
+}
+
+// denyReasons is why the head stack fails the check: its own verdicts
+// (Doc.DenyReasons) and, without the override, what it replaces.
+func denyReasons(d StackDiff, opts Options) []string {
+	if d.Head == nil {
+		return nil
+	}
+	reasons := d.Head.DenyReasons()
+	if blocking := d.Blocking(); len(blocking) > 0 && !opts.AllowReplace {
+		var what []string
+		for _, f := range blocking {
+			what = append(what, fmt.Sprintf("the %s `%s` %s", f.Kind, cell(f.Name), f.Outcome))
+		}
+		reasons = append(reasons, fmt.Sprintf("%s without the `%s` label", strings.Join(what, ", "), OverrideLabel))
+	}
+	return reasons
+}
+
+// writeBlocking opens the comment with the critical replacements of the
+// protected stack.
+func writeBlocking(p *printer, stack string, blocking []Finding, opts Options) {
+	if opts.AllowReplace {
+		p.line("### ⚠️ `%s` replaces what holds its data (allowed by the `%s` label)", stack, OverrideLabel)
+	} else {
+		p.line("### ⛔ `%s` replaces what holds its data", stack)
+	}
+	p.line("")
+	p.line("| Resource | Kind | Change | Why |")
+	p.line("|---|---|---|---|")
+	for _, f := range blocking {
+		p.line("| `%s` | %s (`%s`) | **%s** | %s |", cell(f.Name), f.Kind, cell(f.Type), cell(f.Effect()), cell(why(f)))
+	}
+	p.line("")
+	if opts.AllowReplace {
+		p.line("The pull request carries the `%s` label, so this does not fail the check; the deploy to `%s` still waits "+
+			"for the environment's reviewers.", OverrideLabel, stack)
+		return
+	}
+	p.line("This fails the check: a replaced database or cache comes back empty, a replaced cluster takes every workload "+
+		"with it. If it is intended (data moved or restored from a snapshot, a window agreed), a reviewer adds the `%s` "+
+		"label to the pull request and the check runs again (docs/delivery.md).", OverrideLabel)
+}
+
+func why(f Finding) string {
+	parts := append(append([]string{}, f.Reasons...), f.Notes...)
+	return strings.Join(parts, "; ")
+}
+
+// writeReplacements lists what the change does to the resources that hold
+// data or carry traffic.
+func writeReplacements(p *printer, d StackDiff, opts Options) {
+	if d.Base == nil || d.Head == nil {
+		return
+	}
+	if !d.Checked {
+		p.line("**Replacements:** not checked: a review carries no resource inputs (written before reviews recorded them).")
+		p.line("")
+		return
+	}
+	if len(d.Replacements) == 0 {
+		p.line("**Replacements:** none. No database, cache, cluster, node group, NAT gateway, subnet, load balancer or KMS key is replaced, deleted or changed.")
+		p.line("")
+		return
+	}
+	replaced := 0
+	for _, f := range d.Replacements {
+		if f.Outcome >= MayReplace {
+			replaced++
+		}
+	}
+	if replaced == 0 {
+		p.line("**Replacements:** none; changed in place:")
+	} else {
+		p.line("**Replacements** (from the inputs the provider treats as replace-only)")
+	}
+	p.line("")
+	p.line("| | Resource | Kind | Change | Why |")
+	p.line("|---|---|---|---|---|")
+	for _, f := range d.Replacements {
+		icon := ""
+		switch {
+		case f.Blocks(d.Stack) && !opts.AllowReplace:
+			icon = "⛔"
+		case f.Outcome >= MayReplace:
+			icon = "⚠️"
+		}
+		p.line("| %s | `%s` | %s | %s | %s |", icon, cell(f.Name), f.Kind, cell(f.Effect()), cell(why(f)))
+	}
+	p.line("")
 }
 
 func writeSummary(p *printer, diffs []StackDiff) {
@@ -168,7 +299,7 @@ func policyVerdict(d *Doc) verdict.Verdict {
 	return d.PolicyVerdict
 }
 
-func writeStack(p *printer, d StackDiff) {
+func writeStack(p *printer, d StackDiff, opts Options) {
 	switch {
 	case d.Head == nil:
 		p.line("### `%s`: removed", d.Stack)
@@ -181,6 +312,7 @@ func writeStack(p *printer, d StackDiff) {
 		p.line("### `%s`", d.Stack)
 	}
 	p.line("")
+	writeReplacements(p, d, opts)
 	b, h := d.Base, d.Head
 	val := func(f func(*Doc) float64) string {
 		if b == nil {
@@ -367,7 +499,8 @@ func writeFooter(p *printer, head []Doc) {
 	p.line("<sub>Offline review (`go run . review --stack NAME --json`) of the base branch and of this pull request%s. "+
 		"Monthly totals price node groups at their max size (the number the ceiling judges); usage-based lines follow "+
 		"each stack's `platform:usage`. A stack over its `platform:monthlyCeiling` or with a mandatory guardrail "+
-		"violation fails this check. This comment is updated in place on every push.</sub>", asOf)
+		"violation fails this check, and so does replacing or deleting the database, the cache or the cluster in `%s` "+
+		"unless the pull request has the `%s` label. This comment is updated in place on every push.</sub>", asOf, ProtectedStack, OverrideLabel)
 }
 
 type printer struct {

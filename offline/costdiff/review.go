@@ -58,11 +58,14 @@ type Line struct {
 	UsageBased         bool    `json:"usage_based"`
 }
 
-// Resource is one registered resource (inventory.Resource without inputs).
+// Resource is one registered resource (inventory.Resource): its inputs as
+// plain values, "[unknown]" where not known before apply and "[secret]"
+// for secrets; a resource reference is the referenced URN.
 type Resource struct {
-	URN  string `json:"urn"`
-	Type string `json:"type"`
-	Name string `json:"name"`
+	URN    string         `json:"urn"`
+	Type   string         `json:"type"`
+	Name   string         `json:"name"`
+	Inputs map[string]any `json:"inputs,omitempty"`
 }
 
 // Violation is one guardrail finding (rules.Violation).

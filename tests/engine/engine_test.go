@@ -26,7 +26,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/tenantco/platform/components"
-	"github.com/tenantco/platform/internal/standin"
 	"github.com/tenantco/platform/stacks"
 )
 
@@ -42,7 +41,7 @@ func devStackFile(t *testing.T) []byte {
 	}
 	s := string(b)
 	for old, repl := range map[string]string{
-		"arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000": "arn:aws:acm:us-east-1:" + standin.AccountID + ":certificate/5a3c1b2e-9d8f-4e7a-b6c5-0123456789ab",
+		"arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000": "arn:aws:acm:us-east-1:210987654321:certificate/5a3c1b2e-9d8f-4e7a-b6c5-0123456789ab",
 		"dev-api.tenantco.example": "dev-api.tenantco.io",
 		"@tenantco.example":        "@tenantco.io",
 		"- 203.0.113.0/24":         "- 198.18.0.0/24",
