@@ -64,7 +64,7 @@ func topicsByName(t *testing.T, e *mockengine.Engine) map[string]inventory.Resou
 // physical name is the logical one plus a hash of the URN).
 func arnOf(t *testing.T, r inventory.Resource) string {
 	t.Helper()
-	id := r.Name + "-" + standin.ShortHash(r.URN)
+	id := standin.ResourceID(r.Name, r.URN)
 	switch r.Type {
 	case "aws:sns/topic:Topic":
 		return "arn:aws:sns:us-east-1:123456789012:" + id
