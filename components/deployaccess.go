@@ -30,10 +30,11 @@ var gitHubThumbprints = []string{
 // DeployServices are the AWS services the deploy role may call: everything
 // this program creates (network, EKS, RDS, ElastiCache, KMS, logs, IAM for
 // the roles it owns, load balancer, ECR, Secrets Manager, SNS, Budgets,
-// CloudWatch, Lambda for the dev breaker), nothing else.
+// CloudWatch, EventBridge rules (IAM prefix events), Lambda for the dev
+// breaker, Route 53 for the service's name), nothing else.
 var DeployServices = []string{
 	"autoscaling", "budgets", "cloudwatch", "ec2", "ecr", "eks", "elasticache", "elasticloadbalancing",
-	"iam", "kms", "lambda", "logs", "rds", "secretsmanager", "sns",
+	"events", "iam", "kms", "lambda", "logs", "rds", "route53", "secretsmanager", "sns",
 }
 
 // LongLivedCredentialActions create or change credentials that outlive a

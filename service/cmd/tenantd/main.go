@@ -173,6 +173,8 @@ func serve(ctx context.Context, _ []string) error {
 		StripeSecret: cfg.StripeSecret,
 		PriceTiers:   cfg.StripePriceTiers,
 		SNS:          &sns.Verifier{Topics: cfg.SNSTopicARNs},
+		SNSConfirmer: &sns.Confirmer{},
+		BudgetName:   cfg.SNSBudgetName,
 		Logger:       log,
 		Admission:    adm,
 		Ready: func(ctx context.Context) map[string]error {

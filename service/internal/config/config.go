@@ -31,6 +31,7 @@ type Config struct {
 	StripeSecret      string
 	StripePriceTiers  map[string]tenant.Tier
 	SNSTopicARNs      []string
+	SNSBudgetName     string
 	HeartbeatURL      string
 	LogLevel          slog.Level
 	TierLimits        map[tenant.Tier]tenant.Limits
@@ -153,6 +154,13 @@ func Load(getenv func(string) string) (Config, error) {
 				continue
 			}
 			c.SNSTopicARNs = append(c.SNSTopicARNs, arn)
+		}
+	}
+	if v := get("SNS_BUDGET_NAME", ""); v != "" {
+		if len(v) > 100 || strings.ContainsAny(v, ":\\") || strings.Contains(v, "/action/") {
+			bad("SNS_BUDGET_NAME", "%q is not an AWS budget name: 1-100 characters, no colon, no backslash, no /action/", v)
+		} else {
+			c.SNSBudgetName = v
 		}
 	}
 	if c.HeartbeatURL != "" {

@@ -15,7 +15,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 		"REDIS_TLS": "maybe", "LOG_LEVEL": "loud", "STRIPE_WEBHOOK_SECRET": "nope",
 		"SNS_TOPIC_ARN": "topic", "HEARTBEAT_URL": "http://x", "TIER_LIMITS": "gold=rate:1",
 		"DATABASE_URL": "postgres://u:hunter2@h/db?x", "ADMIN_TOKEN": "short", "PPROF_ADDR": "0.0.0.0:6060",
-		"AUTH_FAILURE_LIMITS": "address=rate:0", "TRUSTED_PROXY_HOPS": "-1",
+		"AUTH_FAILURE_LIMITS": "address=rate:0", "TRUSTED_PROXY_HOPS": "-1", "SNS_BUDGET_NAME": "platform:dev",
 		"MAX_IN_FLIGHT": "0", "ADMISSION_MAX_WAIT": "forever", "MAX_CONNECTIONS": "3",
 	}))
 	if err == nil {
@@ -23,7 +23,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, name := range []string{"REDIS_ADDR", "ADMIN_TOKEN", "REDIS_TLS", "LOG_LEVEL", "STRIPE_WEBHOOK_SECRET",
-		"STRIPE_PRICE_TIERS", "SNS_TOPIC_ARN", "HEARTBEAT_URL", "TIER_LIMITS", "PPROF_ADDR", "AUTH_FAILURE_LIMITS", "TRUSTED_PROXY_HOPS",
+		"STRIPE_PRICE_TIERS", "SNS_TOPIC_ARN", "SNS_BUDGET_NAME", "HEARTBEAT_URL", "TIER_LIMITS", "PPROF_ADDR", "AUTH_FAILURE_LIMITS", "TRUSTED_PROXY_HOPS",
 		"MAX_IN_FLIGHT", "ADMISSION_MAX_WAIT", "MAX_CONNECTIONS"} {
 		if !strings.Contains(msg, name+":") {
 			t.Errorf("error does not name %s:\n%s", name, msg)
@@ -39,14 +39,14 @@ func TestLoadDefaults(t *testing.T) {
 		"DATABASE_URL": "postgres://tenantd@db/app", "REDIS_ADDR": "r:6379",
 		"ADMIN_TOKEN": strings.Repeat("a", 32), "STRIPE_WEBHOOK_SECRET": "whsec_x",
 		"STRIPE_PRICE_TIERS": "price_a=pro, price_b=starter", "SNS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:budget-alerts",
-		"TIER_LIMITS": "enterprise=rate:100000,burst:100000",
+		"TIER_LIMITS": "enterprise=rate:100000,burst:100000", "SNS_BUDGET_NAME": "platform-dev",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.ListenAddr != ":8080" || c.RedisKeyPrefix != "tenantd:" || c.DBMaxConns != 16 || c.StripePriceTiers["price_a"] != "pro" ||
 		len(c.SNSTopicARNs) != 1 || c.TierLimits["enterprise"].RatePerSecond != 100000 || c.TierLimits["free"].RatePerSecond != 5 ||
-		c.AuthFailureLimits != tenant.DefaultAuthFailureLimits() || c.TrustedProxyHops != 0 ||
+		c.AuthFailureLimits != tenant.DefaultAuthFailureLimits() || c.TrustedProxyHops != 0 || c.SNSBudgetName != "platform-dev" ||
 		c.MaxInFlight != 0 || c.AdmissionMaxWait != 100*time.Millisecond || c.MaxConnections != 2048 {
 		t.Fatalf("%+v", c)
 	}

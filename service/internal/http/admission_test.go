@@ -1,13 +1,11 @@
 package http_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -246,22 +244,4 @@ func TestAdmission_ClientGoneIsNotAServerError(t *testing.T) {
 	// The slot was given back: the next request is admitted and succeeds.
 	close(hold.release)
 	expect(t, e.do("GET", "/v1/items", a.APIKey, nil), 200, "")
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

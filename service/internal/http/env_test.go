@@ -36,6 +36,10 @@ type envOpts struct {
 	stripe     string
 	priceTiers map[string]tenant.Tier
 	sns        *sns.Verifier
+	// snsConfirmer confirms subscriptions (the harness's reaches a local
+	// HTTPS stand-in for SNS); budgetName is SNS_BUDGET_NAME.
+	snsConfirmer *sns.Confirmer
+	budgetName   string
 	// wrapLimiter, when set, wraps the real Redis limiter (e.g. to record
 	// each decision's time for the GCRA check).
 	wrapLimiter func(tenant.RateLimiter) tenant.RateLimiter
@@ -150,6 +154,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Tenants: tenants, Items: items, AuthFailureLimits: afl, Admission: adm,
 		Limiter: limiter, Breaker: e.breaker,
 		Limits: lim, AdminToken: adminToken, StripeSecret: o.stripe, PriceTiers: o.priceTiers, SNS: o.sns,
+		SNSConfirmer: o.snsConfirmer, BudgetName: o.budgetName,
 		Logger: srvLog,
 		Ready: func(ctx context.Context) map[string]error {
 			return map[string]error{"postgres": db.Ping(ctx), "redis": rdb.Ping(ctx).Err()}
@@ -391,4 +396,22 @@ func (p *tcpProxy) up() {
 		p.t.Fatalf("proxy listen again on %s: %v", p.addr, err)
 	}
 	p.serve(l)
+}
+
+// syncBuffer is a log sink the server and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

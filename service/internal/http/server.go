@@ -37,6 +37,12 @@ type Server struct {
 	PriceTiers   map[string]tenant.Tier
 	// SNS budget-alert hook; disabled (503) when nil or without topics.
 	SNS *sns.Verifier
+	// BudgetName, when set, is the one AWS budget whose alerts set the
+	// level (SNS_BUDGET_NAME); alerts of any other budget are ignored.
+	BudgetName string
+	// SNSConfirmer confirms the service's subscriptions to those topics;
+	// nil: one with the default client (HTTPS to SNS, no redirects).
+	SNSConfirmer *sns.Confirmer
 	// Ready checks PostgreSQL and Redis for /readyz.
 	Ready  func(ctx context.Context) map[string]error
 	Logger *slog.Logger
@@ -75,6 +81,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.guard = newAuthGuard(s.Limiter, s.AuthFailureLimits)
 	s.gates = s.newGates()
+	if s.SNSConfirmer == nil {
+		s.SNSConfirmer = &sns.Confirmer{}
+	}
 
 	r := chi.NewRouter()
 	r.Use(s.instrument, s.recoverer)
