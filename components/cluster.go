@@ -83,6 +83,9 @@ func (a *ClusterArgs) withDefaults() (ClusterArgs, error) {
 	case out.MaxSize < 1 || out.MinSize < 0 || out.MinSize > out.DesiredSize || out.DesiredSize > out.MaxSize:
 		return out, fmt.Errorf("ClusterArgs sizes: need 0 <= MinSize (%d) <= DesiredSize (%d) <= MaxSize (%d), MaxSize >= 1", out.MinSize, out.DesiredSize, out.MaxSize)
 	}
+	if _, err := StandardCreditsFor(out.InstanceTypes); err != nil {
+		return out, fmt.Errorf("ClusterArgs.InstanceTypes: %w", err)
+	}
 	seen := map[string]bool{}
 	for _, arn := range out.AdminPrincipalARNs {
 		if seen[arn] {
@@ -255,6 +258,13 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	// The launch template keeps its name: changes to it are new versions,
 	// which the node group rolls without replacement.
 	ltName := a.ClusterName + "-nodes"
+	// T3/T3a/T4g launch unlimited by default: surplus CPU credits would be
+	// billed on top of the instance price and no review prices them. The
+	// template is every instance type's, so withDefaults refused a mix.
+	var credits *ec2.LaunchTemplateCreditSpecificationArgs
+	if standard, _ := StandardCreditsFor(a.InstanceTypes); standard {
+		credits = &ec2.LaunchTemplateCreditSpecificationArgs{CpuCredits: pulumi.String("standard")}
+	}
 	lt, err := ec2.NewLaunchTemplate(ctx, name+"-nodes", &ec2.LaunchTemplateArgs{
 		Name:        pulumi.String(ltName),
 		Description: pulumi.String("EKS nodes of " + a.ClusterName + ": encrypted gp3 root, IMDSv2 only"),
@@ -280,6 +290,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		// group by itself; it is needed for node <-> control plane traffic.
 		VpcSecurityGroupIds: pulumi.StringArray{a.NodeSecurityGroupID, clusterSG},
 		TagSpecifications:   tagSpecs,
+		CreditSpecification: credits,
 	}, parent)
 	if err != nil {
 		return nil, err

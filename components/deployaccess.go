@@ -30,11 +30,12 @@ var gitHubThumbprints = []string{
 // DeployServices are the AWS services the deploy role may call: everything
 // this program creates (network, EKS, RDS, ElastiCache, KMS, logs, IAM for
 // the roles it owns, load balancer, ECR, Secrets Manager, SNS, Budgets,
-// CloudWatch, Lambda for the dev breaker, CodeBuild for the CI runner),
+// CloudWatch, EventBridge rules (IAM prefix events), Lambda for the dev
+// breaker, Route 53 for the service's name, CodeBuild for the CI runner),
 // nothing else.
 var DeployServices = []string{
 	"autoscaling", "budgets", "cloudwatch", "codebuild", "ec2", "ecr", "eks", "elasticache", "elasticloadbalancing",
-	"iam", "kms", "lambda", "logs", "rds", "secretsmanager", "sns",
+	"events", "iam", "kms", "lambda", "logs", "rds", "route53", "secretsmanager", "sns",
 }
 
 // RunnerConnectionActions let the deploy role hand the account's GitHub

@@ -92,6 +92,7 @@ type Config struct {
 	ServiceMaxReplicas  int      // autoscaler ceiling
 	CertificateArn      string   // ACM certificate of the load balancer's 443 listener
 	ServiceHostname     string   // public name of the service; enables the SNS -> breaker hook
+	ServiceHostedZoneID string   // Route 53 zone the program creates ServiceHostname in (optional)
 	AlertEmails         []string // budget, alarm and daily report recipients
 	HeartbeatURL        string   // secret: BetterStack heartbeat URL (optional)
 	StripeWebhookSecret string   // secret: Stripe webhook signing secret (optional)
@@ -243,8 +244,9 @@ var keys = []key{
 	{name: "serviceMinReplicas", doc: "tenant service replicas, autoscaler floor (prod >= 2, spread across zones)", field: func(c *Config) any { return &c.ServiceMinReplicas }},
 	{name: "serviceMaxReplicas", doc: "tenant service autoscaler ceiling", field: func(c *Config) any { return &c.ServiceMaxReplicas }},
 	{name: "certificateArn", doc: "ACM certificate ARN of the public HTTPS listener (required)", field: func(c *Config) any { return &c.CertificateArn }},
-	{name: "serviceHostname", doc: "public DNS name of the service; when set, budget alerts reach the service breaker at https://NAME/v1/breaker/sns", field: func(c *Config) any { return &c.ServiceHostname }},
-	{name: "alertEmails", doc: "emails for budget alerts, alarms and the daily cost report (JSON list, at least one)", field: func(c *Config) any { return &c.AlertEmails }},
+	{name: "serviceHostname", doc: "public DNS name of the service; when set, budget alerts reach the service breaker at https://NAME/v1/breaker/sns (the service confirms the subscriptions; `pulumi up` waits for that, so NAME must resolve to the load balancer: set serviceHostedZoneId or create the record first)", field: func(c *Config) any { return &c.ServiceHostname }},
+	{name: "serviceHostedZoneId", doc: "Route 53 public hosted zone ID (Z...) the program creates serviceHostname in, as an alias to the load balancer (optional; needs serviceHostname)", field: func(c *Config) any { return &c.ServiceHostedZoneID }},
+	{name: "alertEmails", doc: "emails for budget alerts, alarms and the daily cost report (JSON list, at least one; dev at most 10: its 200 % alert mails them directly)", field: func(c *Config) any { return &c.AlertEmails }},
 	{name: "heartbeatUrl", secret: true, doc: "BetterStack heartbeat URL the service pings while ready (secret, optional)", field: func(c *Config) any { return &c.HeartbeatURL }},
 	{name: "stripeWebhookSecret", secret: true, doc: "Stripe webhook signing secret (secret, optional; needs stripePriceTiers)", field: func(c *Config) any { return &c.StripeWebhookSecret }},
 	{name: "stripePriceTiers", doc: "Stripe price ID to tier (free, starter, pro, enterprise) (JSON object; required with stripeWebhookSecret)", field: func(c *Config) any { return &c.StripePriceTiers }},
@@ -463,6 +465,9 @@ func (c *Config) validate() []string {
 			bad("nodeInstanceTypes", "%q mixes CPU architectures with %q; one node group runs one AMI", t, c.NodeInstanceTypes[0])
 		}
 	}
+	if _, err := components.StandardCreditsFor(c.NodeInstanceTypes); err != nil {
+		bad("nodeInstanceTypes", "%v", err)
+	}
 	switch {
 	case c.NodeMax < 1 || c.NodeMax > 50:
 		bad("nodeMax", "%d is out of range 1-50", c.NodeMax)
@@ -536,6 +541,16 @@ func (c *Config) validate() []string {
 	}
 	if c.ServiceHostname != "" && !hostnameRe.MatchString(c.ServiceHostname) {
 		bad("serviceHostname", "%q is not a DNS name", c.ServiceHostname)
+	}
+	if c.ServiceHostedZoneID != "" {
+		if err := components.CheckHostedZoneID(c.ServiceHostedZoneID); err != nil {
+			bad("serviceHostedZoneId", "%v", err)
+		} else if c.ServiceHostname == "" {
+			bad("serviceHostedZoneId", "is set but platform:serviceHostname is not: the zone is where the program creates that name")
+		}
+	}
+	if c.Environment == EnvDev && len(c.AlertEmails) > components.MaxBudgetEmailSubscribers {
+		bad("alertEmails", "%d addresses: dev's 200 %% alert mails them directly and AWS Budgets allows %d email subscribers per notification", len(c.AlertEmails), components.MaxBudgetEmailSubscribers)
 	}
 	if len(c.AlertEmails) == 0 {
 		bad("alertEmails", "is empty; budget alerts must reach someone (pulumi config set --path 'platform:alertEmails[0]' ceo@example.com)")
@@ -632,7 +647,7 @@ func defaultString(c Config, k key) string {
 		return "generated"
 	case "costCenter", "owner", "certificateArn", "alertEmails", "githubRepository":
 		return "(required)"
-	case "heartbeatUrl", "stripeWebhookSecret", "serviceHostname", "githubOidcProviderArn", "accountId", "runnerGithubCredentialArn":
+	case "heartbeatUrl", "stripeWebhookSecret", "serviceHostname", "serviceHostedZoneId", "githubOidcProviderArn", "accountId", "runnerGithubCredentialArn":
 		return "(none)"
 	}
 	switch v := k.field(&c).(type) {

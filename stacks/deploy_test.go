@@ -513,12 +513,17 @@ func TestOrderingAndSmallPermissions(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		t.Run(stack, func(t *testing.T) {
 			e := evaluate(t, stack, false)
-			policy := only(t, e, "aws:sns/topicPolicy:TopicPolicy")
+			policy := named(t, e, "aws:sns/topicPolicy:TopicPolicy", "-cost-alerts")
 			// Budgets checks it may publish to the topic when the budget and
 			// each action are created (AWS Budgets User Guide, "Creating an
-			// Amazon SNS topic for budget notifications").
+			// Amazon SNS topic for budget notifications"): every topic a
+			// notification names (dev's 200 % topic too).
 			budget := only(t, e, "aws:budgets/budget:Budget")
-			assert.Contains(t, budget.Dependencies, policy.URN, "the budget waits for the topic policy")
+			policies := e.Find("aws:sns/topicPolicy:TopicPolicy")
+			assert.Len(t, policies, map[string]int{"dev": 2, "prod": 1}[stack])
+			for _, p := range policies {
+				assert.Contains(t, budget.Dependencies, p.URN, "the budget waits for %s", p.Name)
+			}
 			for _, a := range e.Find("aws:budgets/budgetAction:BudgetAction") {
 				assert.Contains(t, a.Dependencies, policy.URN, "%s waits for the topic policy", a.Name)
 			}

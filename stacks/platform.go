@@ -52,6 +52,8 @@ type Platform struct {
 	CostControls   *components.CostControls
 	Service        *components.TenantService
 	Monitoring     *components.Monitoring
+	// BreakerHook is nil without platform:serviceHostname.
+	BreakerHook *components.BreakerHook
 	// MetricsServer and ClusterAutoscaler make the HPA and the node group
 	// scale; Runner (nil without platform:runnerGithubCredentialArn) is the
 	// deploy pipeline's way into the private cluster.
@@ -245,7 +247,6 @@ func (p *Platform) addRunner(ctx *pulumi.Context, prefix string, awsProvider *aw
 // applies to the GitHub OIDC deploy role).
 func (p *Platform) addDelivery(ctx *pulumi.Context, prefix string, provider *aws.Provider, opts []pulumi.ResourceOption) error {
 	cfg := p.Config
-	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}, pulumi.Provider(provider))
 	costArgs := &components.CostControlsArgs{
 		BudgetName:       prefix,
 		Stack:            cfg.Stack,
@@ -255,16 +256,14 @@ func (p *Platform) addDelivery(ctx *pulumi.Context, prefix string, provider *aws
 		// Survival first, but prod keeps serving: only dev stops at 200 %.
 		StopServingAt200: cfg.Environment == EnvDev,
 	}
-	if cfg.ServiceHostname != "" {
-		costArgs.BreakerEndpoint = "https://" + cfg.ServiceHostname + "/v1/breaker/sns"
-	}
 	if costArgs.StopServingAt200 {
 		costArgs.DatabaseInstanceID = p.Database.InstanceID
+		costArgs.DatabaseInstanceArn = p.Database.InstanceArn
 		costArgs.ClusterName = cfg.ClusterName()
 		costArgs.NodeGroupName = p.Cluster.NodeGroupName
 		costArgs.NodeGroupMaxSize = cfg.NodeMax
 		costArgs.Region = cfg.Region
-		costArgs.AccountID = account.AccountId()
+		costArgs.AccountID = p.accountIDOf(ctx, provider)
 	}
 	var err error
 	p.CostControls, err = components.NewCostControls(ctx, prefix+"-cost", costArgs, opts...)
@@ -297,6 +296,8 @@ func (p *Platform) addService(ctx *pulumi.Context, prefix string, awsProvider *a
 		RedisHost:                 p.Cache.PrimaryEndpoint,
 		RedisAuthToken:            p.Cache.AuthToken,
 		AlertsTopicArn:            p.CostControls.TopicArn,
+		BreakerTopicArns:          p.CostControls.BreakerTopicArns,
+		BudgetName:                prefix,
 		Stack:                     cfg.Stack,
 		Environment:               cfg.Environment,
 		BudgetUSD:                 cfg.MonthlyBudgetUSD,
@@ -316,6 +317,21 @@ func (p *Platform) addService(ctx *pulumi.Context, prefix string, awsProvider *a
 	if p.Service, err = components.NewTenantService(ctx, prefix+"-tenantd", svcArgs,
 		pulumi.Providers(awsProvider, p.Cluster.Provider)); err != nil {
 		return err
+	}
+	if cfg.ServiceHostname != "" {
+		// After the service serves: SNS confirms a subscription once, at
+		// once, and delivers nothing to an unconfirmed one.
+		if p.BreakerHook, err = components.NewBreakerHook(ctx, prefix+"-breaker-hook", &components.BreakerHookArgs{
+			Hostname:           cfg.ServiceHostname,
+			HostedZoneID:       cfg.ServiceHostedZoneID,
+			LoadBalancerDNS:    p.Service.LoadBalancerDNS,
+			LoadBalancerZoneID: p.Service.LoadBalancerZoneID,
+			TopicArns:          p.CostControls.BreakerTopicArns,
+			TopicCount:         p.CostControls.BreakerTopicCount,
+			Serving:            p.Service.Serving,
+		}, pulumi.Providers(awsProvider)); err != nil {
+			return err
+		}
 	}
 	p.Monitoring, err = components.NewMonitoring(ctx, prefix, &components.MonitoringArgs{
 		DashboardName:         prefix,

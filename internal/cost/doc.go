@@ -21,6 +21,14 @@
 //	kms.key, secretsmanager.secret, vpce.interface.hours (per AZ), vpce.interface.data
 //	budgets.action-budget-day, ecr.storage
 //	codebuild.linux.<small|medium|large>     CI runner build minutes (CodeBuild general1 compute)
+//	ec2.cpu-credits.<t2|t3|t3a|t4g>, rds.cpu-credits   surplus CPU credits per vCPU-hour (burstable classes in unlimited mode)
+//	ec2.cpu-baseline.<type>, rds.cpu-baseline.<class>  the baseline share of each vCPU of a burstable class (a ratio)
+//
+// Burstable classes (T family) in unlimited mode can bill surplus CPU
+// credits on top of their hours: the ceiling case prices the worst case
+// (every vCPU busy all month above the baseline), the expected case none.
+// RDS runs them unlimited always; EC2 nodes only when their launch does not
+// set standard credits (T3/T3a/T4g default to unlimited).
 //
 // eks_versions is the EKS support calendar: a cluster whose Kubernetes
 // version is past its end of standard support at the evaluation date pays

@@ -364,7 +364,7 @@ func TestAttack_DatabaseDown(t *testing.T) {
 
 // TestAttack_ParallelDeletes: 40 parallel DELETEs of one tenant (32 of 40
 // were 500 "schema does not exist"): at least one 204, every other answer
-// 204 or 404, never 5xx; afterwards the tenant, its schema and its role are
+// 204, 404 or the admin gate's 503 overloaded, never another 5xx; afterwards the tenant, its schema and its role are
 // gone, and with a retention directory exactly one dump was written.
 func TestAttack_ParallelDeletes(t *testing.T) {
 	for _, retention := range []bool{false, true} {
@@ -388,13 +388,18 @@ func TestAttack_ParallelDeletes(t *testing.T) {
 						mu.Lock()
 						codes[r.Status]++
 						mu.Unlock()
-						if r.Status >= 500 {
+						// The admin gate (admission.go: 8 in flight, 16
+						// queued) sheds the rest with 503 overloaded before
+						// any work: a designed refusal, not a race. Any other
+						// 5xx is one.
+						shed := r.Status == http.StatusServiceUnavailable && strings.Contains(string(r.Body), `"overloaded"`)
+						if r.Status >= 500 && !shed {
 							t.Errorf("parallel DELETE: %d %s", r.Status, r.Body)
 						}
 					}()
 				}
 				wg.Wait()
-				if codes[204] < 1 || codes[204]+codes[404] != 40 {
+				if codes[204] < 1 || codes[204]+codes[404]+codes[503] != 40 {
 					t.Fatalf("40 parallel DELETEs answered %v", codes)
 				}
 				expect(t, e.do("GET", "/v1/tenants/"+c.ID, adminToken, nil), 404, "not_found")
