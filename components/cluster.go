@@ -83,6 +83,9 @@ func (a *ClusterArgs) withDefaults() (ClusterArgs, error) {
 	case out.MaxSize < 1 || out.MinSize < 0 || out.MinSize > out.DesiredSize || out.DesiredSize > out.MaxSize:
 		return out, fmt.Errorf("ClusterArgs sizes: need 0 <= MinSize (%d) <= DesiredSize (%d) <= MaxSize (%d), MaxSize >= 1", out.MinSize, out.DesiredSize, out.MaxSize)
 	}
+	if _, err := StandardCreditsFor(out.InstanceTypes); err != nil {
+		return out, fmt.Errorf("ClusterArgs.InstanceTypes: %w", err)
+	}
 	seen := map[string]bool{}
 	for _, arn := range out.AdminPrincipalARNs {
 		if seen[arn] {
@@ -120,6 +123,11 @@ type Cluster struct {
 	// NodeASGName is the node group's autoscaling group: the load
 	// balancer's instance targets attach to it.
 	NodeASGName pulumi.StringOutput `pulumi:"nodeAsgName"`
+	// ClusterSecurityGroupID is the security group EKS creates for the
+	// cluster: on the control plane's endpoint interfaces and on every node.
+	// A client inside the VPC reaches the private endpoint when this group
+	// admits it on 443 (the CI runner).
+	ClusterSecurityGroupID pulumi.StringOutput `pulumi:"clusterSecurityGroupId"`
 
 	// Provider deploys Kubernetes resources onto the cluster. It depends on
 	// the node group and the vpc-cni add-on, so no workload is created
@@ -250,6 +258,13 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	// The launch template keeps its name: changes to it are new versions,
 	// which the node group rolls without replacement.
 	ltName := a.ClusterName + "-nodes"
+	// T3/T3a/T4g launch unlimited by default: surplus CPU credits would be
+	// billed on top of the instance price and no review prices them. The
+	// template is every instance type's, so withDefaults refused a mix.
+	var credits *ec2.LaunchTemplateCreditSpecificationArgs
+	if standard, _ := StandardCreditsFor(a.InstanceTypes); standard {
+		credits = &ec2.LaunchTemplateCreditSpecificationArgs{CpuCredits: pulumi.String("standard")}
+	}
 	lt, err := ec2.NewLaunchTemplate(ctx, name+"-nodes", &ec2.LaunchTemplateArgs{
 		Name:        pulumi.String(ltName),
 		Description: pulumi.String("EKS nodes of " + a.ClusterName + ": encrypted gp3 root, IMDSv2 only"),
@@ -275,6 +290,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		// group by itself; it is needed for node <-> control plane traffic.
 		VpcSecurityGroupIds: pulumi.StringArray{a.NodeSecurityGroupID, clusterSG},
 		TagSpecifications:   tagSpecs,
+		CreditSpecification: credits,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -371,15 +387,17 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.NodeGroupName = nodeGroupName
 	c.NodeRoleArn = nodeRole.Arn
 	c.NodeASGName = asgName
+	c.ClusterSecurityGroupID = clusterSG
 	c.Provider = provider
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"clusterName":     c.ClusterName,
-		"kubeconfig":      c.Kubeconfig,
-		"oidcProviderArn": c.OIDCProviderArn,
-		"oidcIssuer":      c.OIDCIssuer,
-		"nodeGroupName":   c.NodeGroupName,
-		"nodeRoleArn":     c.NodeRoleArn,
-		"nodeAsgName":     c.NodeASGName,
+		"clusterName":            c.ClusterName,
+		"kubeconfig":             c.Kubeconfig,
+		"oidcProviderArn":        c.OIDCProviderArn,
+		"oidcIssuer":             c.OIDCIssuer,
+		"nodeGroupName":          c.NodeGroupName,
+		"nodeRoleArn":            c.NodeRoleArn,
+		"nodeAsgName":            c.NodeASGName,
+		"clusterSecurityGroupId": c.ClusterSecurityGroupID,
 	})
 }
 

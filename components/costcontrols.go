@@ -1,10 +1,12 @@
 package components
 
 import (
+	_ "embed"
 	"fmt"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/budgets"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
@@ -29,9 +31,6 @@ type CostControlsArgs struct {
 	MonthlyBudgetUSD float64
 	// AlertEmails receive every budget alert and the daily cost report.
 	AlertEmails []string
-	// BreakerEndpoint, when set, is the tenant service's SNS endpoint
-	// (https://…/v1/breaker/sns) that turns alerts into breaker levels.
-	BreakerEndpoint string
 	// DeployRoleName is the role the freeze policy is attached to at 100 %
 	// (the CI deploy role). Required.
 	DeployRoleName pulumi.StringInput
@@ -39,14 +38,15 @@ type CostControlsArgs struct {
 	// the node group to zero (SNS-triggered function) at 200 %. dev only:
 	// prod pages and freezes but never stops serving.
 	StopServingAt200 bool
-	// DatabaseInstanceID, ClusterName, NodeGroupName and Region are what the
-	// 200 % stop acts on; required when StopServingAt200.
-	DatabaseInstanceID pulumi.StringInput
-	ClusterName        string
-	NodeGroupName      pulumi.StringInput
-	NodeGroupMaxSize   int // restored max size the function keeps while scaling to zero
-	Region             string
-	AccountID          pulumi.StringInput // required when StopServingAt200
+	// DatabaseInstanceID (and its ARN), ClusterName, NodeGroupName and Region
+	// are what the 200 % stop acts on; required when StopServingAt200.
+	DatabaseInstanceID  pulumi.StringInput
+	DatabaseInstanceArn pulumi.StringInput
+	ClusterName         string
+	NodeGroupName       pulumi.StringInput
+	NodeGroupMaxSize    int // restored max size the function keeps while scaling to zero
+	Region              string
+	AccountID           pulumi.StringInput // required when StopServingAt200
 }
 
 func (a *CostControlsArgs) withDefaults() (CostControlsArgs, error) {
@@ -58,10 +58,11 @@ func (a *CostControlsArgs) withDefaults() (CostControlsArgs, error) {
 		return out, fmt.Errorf("CostControlsArgs.MonthlyBudgetUSD: %v must be positive", out.MonthlyBudgetUSD)
 	case out.DeployRoleName == nil:
 		return out, fmt.Errorf("CostControlsArgs.DeployRoleName: required (the role the 100 %% freeze applies to)")
-	case out.BreakerEndpoint != "" && !strings.HasPrefix(out.BreakerEndpoint, "https://"):
-		return out, fmt.Errorf("CostControlsArgs.BreakerEndpoint: %q must be an https:// URL", out.BreakerEndpoint)
-	case out.StopServingAt200 && (out.DatabaseInstanceID == nil || out.ClusterName == "" || out.NodeGroupName == nil || out.NodeGroupMaxSize < 1 || out.Region == "" || out.AccountID == nil):
-		return out, fmt.Errorf("CostControlsArgs: StopServingAt200 needs DatabaseInstanceID, ClusterName, NodeGroupName, NodeGroupMaxSize, Region and AccountID")
+	case out.StopServingAt200 && (out.DatabaseInstanceID == nil || out.DatabaseInstanceArn == nil || out.ClusterName == "" || out.NodeGroupName == nil ||
+		out.NodeGroupMaxSize < 1 || out.Region == "" || out.AccountID == nil):
+		return out, fmt.Errorf("CostControlsArgs: StopServingAt200 needs DatabaseInstanceID, DatabaseInstanceArn, ClusterName, NodeGroupName, NodeGroupMaxSize, Region and AccountID")
+	case out.StopServingAt200 && len(out.AlertEmails) > MaxBudgetEmailSubscribers:
+		return out, fmt.Errorf("CostControlsArgs.AlertEmails: %d addresses; the 200 %% notification mails them directly and AWS Budgets allows %d email subscribers per notification", len(out.AlertEmails), MaxBudgetEmailSubscribers)
 	}
 	for _, e := range out.AlertEmails {
 		if !strings.Contains(e, "@") {
@@ -71,17 +72,33 @@ func (a *CostControlsArgs) withDefaults() (CostControlsArgs, error) {
 	return out, nil
 }
 
+// MaxBudgetEmailSubscribers is AWS Budgets' limit of email subscribers per
+// notification (Budgets API Reference, Notification: "one SNS subscriber and
+// up to 10 email subscribers").
+const MaxBudgetEmailSubscribers = 10
+
 // CostControls is the monthly budget with alarms at 90/100/200 % and the
 // circuit breakers that act on them: the freeze at 100 % and, in dev, the
-// stop at 200 %. Every alert goes to one SNS topic, which mails people and
-// tells the tenant service its breaker level.
+// stop at 200 %. Every alert goes to the alerts topic, which mails people and
+// tells the tenant service its breaker level; in dev the 200 % ACTUAL alert
+// goes to a topic of its own instead (a Budgets notification has one SNS
+// subscriber), which only Budgets may publish to, so the function that scales
+// the nodes to zero hears nothing else. That notification mails
+// AlertEmails directly.
 type CostControls struct {
 	pulumi.ResourceState
 
-	TopicArn         pulumi.StringOutput `pulumi:"topicArn"`
-	BudgetName       pulumi.StringOutput `pulumi:"budgetName"`
-	FreezePolicyArn  pulumi.StringOutput `pulumi:"freezePolicyArn"`
-	ExecutionRoleArn pulumi.StringOutput `pulumi:"executionRoleArn"`
+	TopicArn pulumi.StringOutput `pulumi:"topicArn"`
+	// EmergencyTopicArn is the dev 200 % topic ("" elsewhere).
+	EmergencyTopicArn pulumi.StringOutput `pulumi:"emergencyTopicArn"`
+	// BreakerTopicArns are the topics the tenant service's breaker hook is
+	// subscribed to: every topic a budget alert arrives on.
+	BreakerTopicArns pulumi.StringArrayOutput `pulumi:"breakerTopicArns"`
+	// BreakerTopicCount is len(BreakerTopicArns), known before deploy.
+	BreakerTopicCount int
+	BudgetName        pulumi.StringOutput `pulumi:"budgetName"`
+	FreezePolicyArn   pulumi.StringOutput `pulumi:"freezePolicyArn"`
+	ExecutionRoleArn  pulumi.StringOutput `pulumi:"executionRoleArn"`
 }
 
 // FreezeActions are what the 100 % breaker denies the deploy role: creating
@@ -111,8 +128,11 @@ func NewCostControls(ctx *pulumi.Context, name string, args *CostControlsArgs, o
 	}
 	parent := pulumi.Parent(c)
 
+	// SignatureVersion 2 (SHA256): topics sign with SHA1 unless told
+	// otherwise, and the service accepts SHA256 only.
 	topic, err := sns.NewTopic(ctx, name+"-alerts", &sns.TopicArgs{
-		DisplayName: pulumi.String("platform " + a.Stack + " cost and health alerts"),
+		DisplayName:      pulumi.String("platform " + a.Stack + " cost and health alerts"),
+		SignatureVersion: pulumi.Int(2),
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -155,13 +175,32 @@ func NewCostControls(ctx *pulumi.Context, name string, args *CostControlsArgs, o
 			return nil, err
 		}
 	}
-	if a.BreakerEndpoint != "" {
-		if _, err := sns.NewTopicSubscription(ctx, name+"-breaker", &sns.TopicSubscriptionArgs{
-			Topic: topic.Arn, Protocol: pulumi.String("https"), Endpoint: pulumi.String(a.BreakerEndpoint),
-			// The service verifies the SNS signature and reads the raw
-			// Budgets message to set normal/warn/freeze/emergency.
-			RawMessageDelivery: pulumi.Bool(false),
-		}, parent); err != nil {
+	// dev: the 200 % ACTUAL alert's own topic; only Budgets of this account
+	// may publish to it.
+	var emergency *sns.Topic
+	emergencyPolicy := topicPolicy
+	if a.StopServingAt200 {
+		emergency, err = sns.NewTopic(ctx, name+"-emergency", &sns.TopicArgs{
+			DisplayName:      pulumi.String("platform " + a.Stack + " budget at 200 % (actual)"),
+			SignatureVersion: pulumi.Int(2),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		emergencyPolicy, err = sns.NewTopicPolicy(ctx, name+"-emergency", &sns.TopicPolicyArgs{
+			Arn: emergency.Arn,
+			Policy: emergency.Arn.ApplyT(func(arn string) (string, error) {
+				return jsonString(map[string]any{
+					"Version": "2012-10-17",
+					"Statement": []any{map[string]any{
+						"Sid": "OnlyBudgetsPublish", "Effect": "Allow", "Action": "sns:Publish", "Resource": arn,
+						"Principal": map[string]any{"Service": "budgets.amazonaws.com"},
+						"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": strings.Split(arn, ":")[4]}},
+					}},
+				})
+			}).(pulumi.StringOutput),
+		}, parent)
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -173,6 +212,10 @@ func NewCostControls(ctx *pulumi.Context, name string, args *CostControlsArgs, o
 			ThresholdType:          pulumi.String("PERCENTAGE"),
 			NotificationType:       pulumi.String(kind),
 			SubscriberSnsTopicArns: pulumi.StringArray{topic.Arn},
+		}
+		if emergency != nil && threshold == EmergencyPercent && kind == "ACTUAL" {
+			n.SubscriberSnsTopicArns = pulumi.StringArray{emergency.Arn}
+			n.SubscriberEmailAddresses = pulumi.ToStringArray(a.AlertEmails)
 		}
 		return n
 	}
@@ -192,7 +235,7 @@ func NewCostControls(ctx *pulumi.Context, name string, args *CostControlsArgs, o
 			notification(FreezePercent, "FORECASTED"),
 			notification(EmergencyPercent, "ACTUAL"),
 		},
-	}, parent, afterPolicy)
+	}, parent, pulumi.DependsOn([]pulumi.Resource{topicPolicy, emergencyPolicy}))
 	if err != nil {
 		return nil, err
 	}
@@ -265,56 +308,64 @@ func NewCostControls(ctx *pulumi.Context, name string, args *CostControlsArgs, o
 		return nil, err
 	}
 
+	c.TopicArn = topic.Arn
+	c.EmergencyTopicArn = pulumi.String("").ToStringOutput()
+	c.BreakerTopicArns = pulumi.StringArray{topic.Arn}.ToStringArrayOutput()
+	c.BreakerTopicCount = 1
 	if a.StopServingAt200 {
-		if err := newEmergencyStop(ctx, name, a, budget, execRole, topic, subscribers, parent, afterPolicy); err != nil {
+		if err := newEmergencyStop(ctx, name, a, budget, execRole, topic, emergency, subscribers, parent, afterPolicy); err != nil {
 			return nil, err
 		}
+		c.EmergencyTopicArn = emergency.Arn
+		c.BreakerTopicArns = pulumi.StringArray{topic.Arn, emergency.Arn}.ToStringArrayOutput()
+		c.BreakerTopicCount = 2
 	}
-
-	c.TopicArn = topic.Arn
 	c.BudgetName = budget.Name
 	c.FreezePolicyArn = freeze.Arn
 	c.ExecutionRoleArn = execRole.Arn
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"topicArn":         c.TopicArn,
-		"budgetName":       c.BudgetName,
-		"freezePolicyArn":  c.FreezePolicyArn,
-		"executionRoleArn": c.ExecutionRoleArn,
+		"topicArn":          c.TopicArn,
+		"emergencyTopicArn": c.EmergencyTopicArn,
+		"breakerTopicArns":  c.BreakerTopicArns,
+		"budgetName":        c.BudgetName,
+		"freezePolicyArn":   c.FreezePolicyArn,
+		"executionRoleArn":  c.ExecutionRoleArn,
 	})
 }
 
-// emergencyStopCode scales the node group to zero when a Budgets alert for
-// >= 200 % arrives. Budgets actions can stop RDS and EC2 instances but not an
-// EKS managed node group (its autoscaling group would replace stopped
-// nodes), so this part is an SNS-triggered function. boto3 ships with the
-// Lambda runtime: the code needs no build step.
-const emergencyStopCode = `import json, os, re
-import boto3
+// breakerCode is the dev breaker function (components/lambda/breaker.py,
+// tested by components/lambda/test_breaker.py): it scales the node group to
+// zero on the 200 % ACTUAL alert of this budget and keeps the database
+// stopped while the emergency holds. boto3 ships with the Lambda runtime: no
+// build step.
+//
+//go:embed lambda/breaker.py
+var breakerCode string
 
-THRESHOLD = float(os.environ["THRESHOLD_PERCENT"])
+// BreakerFunctionEnv are the environment variables breaker.py's config()
+// reads; the component sets exactly these.
+var BreakerFunctionEnv = []string{"BUDGET_NAME", "THRESHOLD_PERCENT", "EMERGENCY_TOPIC_ARN", "ALERTS_TOPIC_ARN", "CLUSTER_NAME",
+	"NODEGROUP_NAME", "NODEGROUP_MAX", "AUTOSCALER_TAG", "DB_INSTANCE_ID", "DB_INSTANCE_ARN", "ACCOUNT_ID", "STOP_DB_ACTION_ID"}
 
-def percent(message):
-    # Budgets notifications name the threshold, e.g. "... exceeded your alert threshold (> 200%)".
-    found = re.findall(r"(\d+(?:\.\d+)?)\s*%", message)
-    return max((float(x) for x in found), default=0.0)
+// RDS events the dev breaker acts on (RDS User Guide, USER_Events.Messages,
+// DB instance events, category notification): RDS-EVENT-0154 the instance
+// is being started because it exceeded the maximum time stopped (7 days),
+// RDS-EVENT-0088 the instance has been started.
+const (
+	RDSAutoStartEvent = "RDS-EVENT-0154"
+	RDSStartedEvent   = "RDS-EVENT-0088"
+)
 
-def handler(event, context):
-    for record in event.get("Records", []):
-        message = record.get("Sns", {}).get("Message", "")
-        if percent(message) < THRESHOLD:
-            continue
-        eks = boto3.client("eks")
-        eks.update_nodegroup_config(
-            clusterName=os.environ["CLUSTER_NAME"],
-            nodegroupName=os.environ["NODEGROUP_NAME"],
-            scalingConfig={"minSize": 0, "desiredSize": 0, "maxSize": int(os.environ["NODEGROUP_MAX"])},
-        )
-        print(json.dumps({"action": "scaled node group to zero", "cluster": os.environ["CLUSTER_NAME"]}))
-`
+// Rule names, <BudgetName>-...: the alerts topic admits EventBridge rules of
+// the stack's prefix.
+const (
+	AutoStartRuleSuffix = "-rds-auto-start"
+	StartedRuleSuffix   = "-rds-started"
+)
 
 func newEmergencyStop(ctx *pulumi.Context, name string, a CostControlsArgs, budget *budgets.Budget, execRole *iam.Role,
-	topic *sns.Topic, subscribers budgets.BudgetActionSubscriberArray, opts ...pulumi.ResourceOption) error {
-	if _, err := budgets.NewBudgetAction(ctx, name+"-stop-db", &budgets.BudgetActionArgs{
+	topic, emergency *sns.Topic, subscribers budgets.BudgetActionSubscriberArray, opts ...pulumi.ResourceOption) error {
+	stopDB, err := budgets.NewBudgetAction(ctx, name+"-stop-db", &budgets.BudgetActionArgs{
 		BudgetName:       budget.Name,
 		ActionType:       pulumi.String("RUN_SSM_DOCUMENTS"),
 		ApprovalModel:    pulumi.String("AUTOMATIC"),
@@ -331,12 +382,13 @@ func newEmergencyStop(ctx *pulumi.Context, name string, a CostControlsArgs, budg
 			},
 		},
 		Subscribers: subscribers,
-	}, opts...); err != nil {
+	}, opts...)
+	if err != nil {
 		return err
 	}
 
 	role, err := iam.NewRole(ctx, name+"-emergency-stop", &iam.RoleArgs{
-		Description: pulumi.String("dev cost breaker (200 %): scales the node group to zero"),
+		Description: pulumi.String("dev cost breaker (200 %): scales the node group to zero, keeps the database stopped"),
 		AssumeRolePolicy: pulumi.String(mustJSON(map[string]any{
 			"Version": "2012-10-17",
 			"Statement": []any{map[string]any{
@@ -348,49 +400,118 @@ func newEmergencyStop(ctx *pulumi.Context, name string, a CostControlsArgs, budg
 	if err != nil {
 		return err
 	}
-	nodeGroupArn := pulumi.Sprintf("arn:aws:eks:%s:%s:nodegroup/%s/%s/*", a.Region, a.AccountID, a.ClusterName, a.NodeGroupName)
-	if _, err := iam.NewRolePolicy(ctx, name+"-emergency-stop", &iam.RolePolicyArgs{
-		Role: role.ID(),
-		Policy: nodeGroupArn.ApplyT(func(arn string) (string, error) {
-			return jsonString(map[string]any{
-				"Version": "2012-10-17",
-				"Statement": []any{
-					map[string]any{"Sid": "ScaleNodeGroup", "Effect": "Allow", "Action": "eks:UpdateNodegroupConfig", "Resource": arn},
-					map[string]any{"Sid": "Logs", "Effect": "Allow",
-						"Action":   []string{"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
-						"Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/*"},
-				},
-			})
-		}).(pulumi.StringOutput),
-	}, opts...); err != nil {
+	policy := pulumi.All(a.AccountID, a.NodeGroupName, a.DatabaseInstanceArn, stopDB.ActionId, topic.Arn).ApplyT(func(v []any) (string, error) {
+		account := v[0].(string)
+		return jsonString(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{
+				map[string]any{"Sid": "ScaleNodeGroup", "Effect": "Allow", "Action": []string{"eks:UpdateNodegroupConfig", "eks:DescribeNodegroup"},
+					"Resource": fmt.Sprintf("arn:aws:eks:%s:%s:nodegroup/%s/%s/*", a.Region, account, a.ClusterName, v[1])},
+				// Only the autoscaler switch, only on this cluster's groups.
+				map[string]any{"Sid": "StopTheAutoscaler", "Effect": "Allow", "Action": "autoscaling:CreateOrUpdateTags", "Resource": "*",
+					"Condition": map[string]any{
+						"StringEquals":              map[string]any{"aws:ResourceTag/" + AutoscalerClusterTag(a.ClusterName): "owned"},
+						"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{AutoscalerEnabledTag}},
+					}},
+				map[string]any{"Sid": "KeepDatabaseStopped", "Effect": "Allow", "Action": "rds:StopDBInstance", "Resource": v[2]},
+				map[string]any{"Sid": "ReadEmergencyState", "Effect": "Allow", "Action": "budgets:DescribeBudgetAction",
+					"Resource": fmt.Sprintf("arn:aws:budgets::%s:budget/%s/action/%s", account, a.BudgetName, v[3])},
+				map[string]any{"Sid": "Tell", "Effect": "Allow", "Action": "sns:Publish", "Resource": v[4]},
+				map[string]any{"Sid": "Logs", "Effect": "Allow",
+					"Action":   []string{"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
+					"Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/*"},
+			},
+		})
+	}).(pulumi.StringOutput)
+	rolePolicy, err := iam.NewRolePolicy(ctx, name+"-emergency-stop", &iam.RolePolicyArgs{Role: role.ID(), Policy: policy}, opts...)
+	if err != nil {
 		return err
 	}
 	fn, err := lambda.NewFunction(ctx, name+"-emergency-stop", &lambda.FunctionArgs{
 		Runtime: pulumi.String("python3.12"),
-		Handler: pulumi.String("index.handler"),
+		Handler: pulumi.String("breaker.handler"),
 		Role:    role.Arn,
-		Timeout: pulumi.Int(30),
+		Timeout: pulumi.Int(60),
 		Code: pulumi.NewAssetArchive(map[string]interface{}{
-			"index.py": pulumi.NewStringAsset(emergencyStopCode),
+			"breaker.py": pulumi.NewStringAsset(breakerCode),
 		}),
 		Environment: &lambda.FunctionEnvironmentArgs{Variables: pulumi.StringMap{
-			"CLUSTER_NAME":      pulumi.String(a.ClusterName),
-			"NODEGROUP_NAME":    a.NodeGroupName,
-			"NODEGROUP_MAX":     pulumi.String(fmt.Sprint(a.NodeGroupMaxSize)),
-			"THRESHOLD_PERCENT": pulumi.String(fmt.Sprint(EmergencyPercent)),
+			"BUDGET_NAME":         pulumi.String(a.BudgetName),
+			"THRESHOLD_PERCENT":   pulumi.String(fmt.Sprint(EmergencyPercent)),
+			"EMERGENCY_TOPIC_ARN": emergency.Arn,
+			"ALERTS_TOPIC_ARN":    topic.Arn,
+			"CLUSTER_NAME":        pulumi.String(a.ClusterName),
+			"NODEGROUP_NAME":      a.NodeGroupName,
+			"NODEGROUP_MAX":       pulumi.String(fmt.Sprint(a.NodeGroupMaxSize)),
+			"AUTOSCALER_TAG":      pulumi.String(AutoscalerEnabledTag),
+			"DB_INSTANCE_ID":      a.DatabaseInstanceID,
+			"DB_INSTANCE_ARN":     a.DatabaseInstanceArn,
+			"ACCOUNT_ID":          a.AccountID,
+			"STOP_DB_ACTION_ID":   stopDB.ActionId,
 		}},
+	}, append(opts, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))...)
+	if err != nil {
+		return err
+	}
+
+	// The 200 % topic invokes the function; nothing else publishes there.
+	snsInvoke, err := lambda.NewPermission(ctx, name+"-emergency-stop", &lambda.PermissionArgs{
+		Action: pulumi.String("lambda:InvokeFunction"), Function: fn.Name,
+		Principal: pulumi.String("sns.amazonaws.com"), SourceArn: emergency.Arn,
 	}, opts...)
 	if err != nil {
 		return err
 	}
-	if _, err := lambda.NewPermission(ctx, name+"-emergency-stop", &lambda.PermissionArgs{
-		Action: pulumi.String("lambda:InvokeFunction"), Function: fn.Name,
-		Principal: pulumi.String("sns.amazonaws.com"), SourceArn: topic.Arn,
-	}, opts...); err != nil {
+	if _, err := sns.NewTopicSubscription(ctx, name+"-emergency-stop", &sns.TopicSubscriptionArgs{
+		Topic: emergency.Arn, Protocol: pulumi.String("lambda"), Endpoint: fn.Arn,
+	}, append(opts, pulumi.DependsOn([]pulumi.Resource{snsInvoke}))...); err != nil {
 		return err
 	}
-	_, err = sns.NewTopicSubscription(ctx, name+"-emergency-stop", &sns.TopicSubscriptionArgs{
-		Topic: topic.Arn, Protocol: pulumi.String("lambda"), Endpoint: fn.Arn,
-	}, opts...)
-	return err
+
+	// RDS restarts a stopped instance after 7 days: the auto-start event goes
+	// to the alerts topic (people hear of it whatever happens next) and to
+	// the function, which stops the instance again while the emergency
+	// holds; "has been started" reaches the function too, as the instance
+	// can only be stopped once it is up.
+	rule := func(suffix, description, eventID string, toTopic bool) error {
+		pattern := a.DatabaseInstanceArn.ToStringOutput().ApplyT(func(arn string) (string, error) {
+			return jsonString(map[string]any{
+				"source":      []string{"aws.rds"},
+				"detail-type": []string{"RDS DB Instance Event"},
+				"detail":      map[string]any{"SourceArn": []string{arn}, "EventID": []string{eventID}},
+			})
+		}).(pulumi.StringOutput)
+		r, err := cloudwatch.NewEventRule(ctx, name+suffix, &cloudwatch.EventRuleArgs{
+			Name:         pulumi.String(a.BudgetName + suffix),
+			Description:  pulumi.String(description),
+			EventPattern: pattern,
+		}, opts...)
+		if err != nil {
+			return err
+		}
+		invoke, err := lambda.NewPermission(ctx, name+suffix, &lambda.PermissionArgs{
+			Action: pulumi.String("lambda:InvokeFunction"), Function: fn.Name,
+			Principal: pulumi.String("events.amazonaws.com"), SourceArn: r.Arn,
+		}, opts...)
+		if err != nil {
+			return err
+		}
+		if _, err := cloudwatch.NewEventTarget(ctx, name+suffix+"-function", &cloudwatch.EventTargetArgs{
+			Rule: r.Name, Arn: fn.Arn,
+		}, append(opts, pulumi.DependsOn([]pulumi.Resource{invoke}))...); err != nil {
+			return err
+		}
+		if toTopic {
+			_, err = cloudwatch.NewEventTarget(ctx, name+suffix+"-topic", &cloudwatch.EventTargetArgs{
+				Rule: r.Name, Arn: topic.Arn,
+			}, opts...)
+		}
+		return err
+	}
+	if err := rule(AutoStartRuleSuffix, "dev cost breaker: RDS restarts the stopped database after 7 days; stop it again while the emergency holds",
+		RDSAutoStartEvent, true); err != nil {
+		return err
+	}
+	return rule(StartedRuleSuffix, "dev cost breaker: the database has been started; stop it again while the emergency holds",
+		RDSStartedEvent, false)
 }

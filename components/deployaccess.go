@@ -30,10 +30,20 @@ var gitHubThumbprints = []string{
 // DeployServices are the AWS services the deploy role may call: everything
 // this program creates (network, EKS, RDS, ElastiCache, KMS, logs, IAM for
 // the roles it owns, load balancer, ECR, Secrets Manager, SNS, Budgets,
-// CloudWatch, Lambda for the dev breaker), nothing else.
+// CloudWatch, EventBridge rules (IAM prefix events), Lambda for the dev
+// breaker, Route 53 for the service's name, CodeBuild for the CI runner),
+// nothing else.
 var DeployServices = []string{
-	"autoscaling", "budgets", "cloudwatch", "ec2", "ecr", "eks", "elasticache", "elasticloadbalancing",
-	"iam", "kms", "lambda", "logs", "rds", "secretsmanager", "sns",
+	"autoscaling", "budgets", "cloudwatch", "codebuild", "ec2", "ecr", "eks", "elasticache", "elasticloadbalancing",
+	"events", "iam", "kms", "lambda", "logs", "rds", "route53", "secretsmanager", "sns",
+}
+
+// RunnerConnectionActions let the deploy role hand the account's GitHub
+// connection to the CI runner's CodeBuild project (create, update, webhook),
+// never create, change or delete a connection.
+var RunnerConnectionActions = []string{
+	"codeconnections:GetConnection", "codeconnections:PassConnection", "codeconnections:UseConnection",
+	"codestar-connections:GetConnection", "codestar-connections:PassConnection", "codestar-connections:UseConnection",
 }
 
 // LongLivedCredentialActions create or change credentials that outlive a
@@ -357,6 +367,7 @@ func deployPolicy(a DeployAccessArgs) map[string]any {
 		// The deploy job runs preflight before `pulumi up` (deploy-stack.yml):
 		// ACM, Service Quotas and Cost Explorer are outside ProgramServices.
 		preflightStatement(),
+		map[string]any{"Sid": "RunnerConnection", "Effect": "Allow", "Action": RunnerConnectionActions, "Resource": "*"},
 		map[string]any{"Sid": "PublicParameters", "Effect": "Allow",
 			"Action":   []string{"ssm:GetParameter", "ssm:GetParameters"},
 			"Resource": "arn:aws:ssm:*::parameter/aws/service/*"},

@@ -64,9 +64,13 @@ type TenantServiceArgs struct {
 	DatabaseKmsKeyArn pulumi.StringInput
 	RedisHost         pulumi.StringInput
 	RedisAuthToken    pulumi.StringInput
-	// AlertsTopicArn is where the service publishes and whose budget alerts
-	// set its breaker. Required.
+	// AlertsTopicArn is where the cost report publishes. Required.
 	AlertsTopicArn pulumi.StringInput
+	// BreakerTopicArns are the topics whose budget alerts set the service's
+	// breaker (SNS_TOPIC_ARN); default: AlertsTopicArn only. BudgetName
+	// (SNS_BUDGET_NAME), when set, is the only budget they count for.
+	BreakerTopicArns pulumi.StringArrayInput
+	BudgetName       string
 	// HeartbeatURL (secret, optional) is the BetterStack heartbeat the
 	// service pings while ready. StripeWebhookSecret is optional too.
 	HeartbeatURL        pulumi.StringInput
@@ -102,6 +106,9 @@ func (a *TenantServiceArgs) withDefaults() (TenantServiceArgs, error) {
 	def(&out.MemoryRequest, "256Mi")
 	def(&out.CPULimit, "1")
 	def(&out.MemoryLimit, "512Mi")
+	if out.BreakerTopicArns == nil && out.AlertsTopicArn != nil {
+		out.BreakerTopicArns = pulumi.StringArray{out.AlertsTopicArn}
+	}
 	if out.MinReplicas == 0 {
 		out.MinReplicas = 2
 	}
@@ -156,6 +163,12 @@ type TenantService struct {
 	// ArnSuffixes are the CloudWatch dimensions of the two.
 	LoadBalancerArnSuffix pulumi.StringOutput `pulumi:"loadBalancerArnSuffix"`
 	TargetGroupArnSuffix  pulumi.StringOutput `pulumi:"targetGroupArnSuffix"`
+	// LoadBalancerZoneID is the load balancer's Route 53 zone (alias target).
+	LoadBalancerZoneID pulumi.StringOutput `pulumi:"loadBalancerZoneId"`
+	// Serving are what must exist before anything calls the service by its
+	// public name: the HTTPS listener and the Deployment (Pulumi waits for
+	// its pods to be ready).
+	Serving []pulumi.Resource
 	// AdminToken is the service's admin bearer token (secret).
 	AdminToken pulumi.StringOutput `pulumi:"adminToken"`
 }
@@ -216,7 +229,7 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 	if err != nil {
 		return nil, err
 	}
-	alb, tg, err := b.loadBalancer()
+	alb, tg, listener, err := b.loadBalancer()
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +255,8 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 	if err != nil {
 		return nil, err
 	}
-	if err := b.server(w, migrated); err != nil {
+	deployment, err := b.server(w, migrated)
+	if err != nil {
 		return nil, err
 	}
 	if err := b.costReport(w, reportRole); err != nil {
@@ -257,6 +271,8 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 	s.TargetGroupArn = tg.Arn
 	s.LoadBalancerArnSuffix = alb.ArnSuffix
 	s.TargetGroupArnSuffix = tg.ArnSuffix
+	s.LoadBalancerZoneID = alb.ZoneId
+	s.Serving = []pulumi.Resource{listener, deployment}
 	s.AdminToken = w.adminToken
 	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{
 		"repositoryUrl":         s.RepositoryURL,
@@ -267,6 +283,7 @@ func NewTenantService(ctx *pulumi.Context, name string, args *TenantServiceArgs,
 		"targetGroupArn":        s.TargetGroupArn,
 		"loadBalancerArnSuffix": s.LoadBalancerArnSuffix,
 		"targetGroupArnSuffix":  s.TargetGroupArnSuffix,
+		"loadBalancerZoneId":    s.LoadBalancerZoneID,
 		"adminToken":            s.AdminToken,
 	})
 }
@@ -375,7 +392,7 @@ func (b *tenantServiceBuild) costReportRole() (*iam.Role, error) {
 // loadBalancer creates the internet-facing ALB: 443 only, TLS 1.2+, to the
 // nodes' service port (the node group's autoscaling group is its target);
 // /metrics is never served to the internet.
-func (b *tenantServiceBuild) loadBalancer() (*lb.LoadBalancer, *lb.TargetGroup, error) {
+func (b *tenantServiceBuild) loadBalancer() (*lb.LoadBalancer, *lb.TargetGroup, *lb.Listener, error) {
 	ctx, name, a, parent := b.ctx, b.name, b.a, b.parent
 	alb, err := lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
 		LoadBalancerType:         pulumi.String("application"),
@@ -386,7 +403,7 @@ func (b *tenantServiceBuild) loadBalancer() (*lb.LoadBalancer, *lb.TargetGroup, 
 		EnableDeletionProtection: pulumi.Bool(a.ProtectLoadBalancer),
 	}, parent)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	tg, err := lb.NewTargetGroup(ctx, name, &lb.TargetGroupArgs{
 		VpcId:      a.VpcID,
@@ -400,7 +417,7 @@ func (b *tenantServiceBuild) loadBalancer() (*lb.LoadBalancer, *lb.TargetGroup, 
 		DeregistrationDelay: pulumi.Int(30),
 	}, parent)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	listener, err := lb.NewListener(ctx, name+"-https", &lb.ListenerArgs{
 		LoadBalancerArn: alb.Arn,
@@ -413,7 +430,7 @@ func (b *tenantServiceBuild) loadBalancer() (*lb.LoadBalancer, *lb.TargetGroup, 
 		}},
 	}, parent)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	// Prometheus scrapes pods inside the cluster; the internet never sees
 	// the metrics.
@@ -430,15 +447,15 @@ func (b *tenantServiceBuild) loadBalancer() (*lb.LoadBalancer, *lb.TargetGroup, 
 			},
 		}},
 	}, parent); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if _, err := autoscaling.NewAttachment(ctx, name, &autoscaling.AttachmentArgs{
 		AutoscalingGroupName: a.NodeASGName,
 		LbTargetGroupArn:     tg.Arn,
 	}, parent); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return alb, tg, nil
+	return alb, tg, listener, nil
 }
 
 // workloadPods is what every pod of the service shares: the image, the
@@ -590,7 +607,7 @@ func (b *tenantServiceBuild) secrets(w *workloadPods) error {
 		envVar("REDIS_ADDR", pulumi.Sprintf("%s:6379", a.RedisHost)),
 		envVar("REDIS_TLS", pulumi.String("true")),
 		envVar("LISTEN_ADDR", pulumi.Sprintf(":%d", a.ContainerPort)),
-		envVar("SNS_TOPIC_ARN", a.AlertsTopicArn),
+		envVar("SNS_TOPIC_ARN", a.BreakerTopicArns.ToStringArrayOutput().ApplyT(func(arns []string) string { return strings.Join(arns, ",") }).(pulumi.StringOutput)),
 		envVar("LOG_LEVEL", pulumi.String("info")),
 		// One proxy in front: the ALB appends the client's address to
 		// X-Forwarded-For; per-address limits key on it.
@@ -598,6 +615,9 @@ func (b *tenantServiceBuild) secrets(w *workloadPods) error {
 	}
 	if a.StripePriceTiers != "" {
 		w.env = append(w.env, envVar("STRIPE_PRICE_TIERS", pulumi.String(a.StripePriceTiers)))
+	}
+	if a.BudgetName != "" {
+		w.env = append(w.env, envVar("SNS_BUDGET_NAME", pulumi.String(a.BudgetName)))
 	}
 	w.envFrom = corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{
 		SecretRef: &corev1.SecretEnvSourceArgs{Name: secret.Metadata.Name()},
@@ -649,7 +669,7 @@ func (b *tenantServiceBuild) jobs(w *workloadPods, bootstrapRole *iam.Role) (*ba
 
 // server creates the serving Deployment after the migrations, its NodePort
 // Service, PDB and HPA.
-func (b *tenantServiceBuild) server(w *workloadPods, migrated *batchv1.Job) error {
+func (b *tenantServiceBuild) server(w *workloadPods, migrated *batchv1.Job) (*appsv1.Deployment, error) {
 	ctx, name, a, parent := b.ctx, b.name, b.a, b.parent
 	whenUnsatisfiable := "ScheduleAnyway"
 	if a.SpreadStrictly {
@@ -690,7 +710,7 @@ func (b *tenantServiceBuild) server(w *workloadPods, migrated *batchv1.Job) erro
 		// The autoscaler owns the replica count after the first deploy.
 		pulumi.IgnoreChanges([]string{"spec.replicas"}))
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	if _, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
@@ -704,7 +724,7 @@ func (b *tenantServiceBuild) server(w *workloadPods, migrated *batchv1.Job) erro
 			}},
 		},
 	}, parent, pulumi.DependsOn([]pulumi.Resource{deployment})); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := policyv1.NewPodDisruptionBudget(ctx, name, &policyv1.PodDisruptionBudgetArgs{
 		Metadata: w.meta("tenantd", "tenantd"),
@@ -713,7 +733,7 @@ func (b *tenantServiceBuild) server(w *workloadPods, migrated *batchv1.Job) erro
 			Selector:     selector,
 		},
 	}, parent); err != nil {
-		return err
+		return nil, err
 	}
 	_, err = autoscalingv2.NewHorizontalPodAutoscaler(ctx, name, &autoscalingv2.HorizontalPodAutoscalerArgs{
 		Metadata: w.meta("tenantd", "tenantd"),
@@ -732,7 +752,7 @@ func (b *tenantServiceBuild) server(w *workloadPods, migrated *batchv1.Job) erro
 			}},
 		},
 	}, parent)
-	return err
+	return deployment, err
 }
 
 // costReport creates the daily cost report CronJob (service/cmd/costreport)

@@ -13,7 +13,12 @@
 #
 # The repository and environment variables the workflows may read are listed
 # below (config-variables): a `vars.NAME` that is not documented in
-# docs/delivery.md fails the lint instead of silently being empty.
+# docs/delivery.md fails the lint instead of silently being empty. The
+# self-hosted runner labels are the stacks' CodeBuild runners
+# (codebuild-platform-<stack>-runner-<run id>-<attempt>, components/runner.go):
+# a literal label that is not one of them fails the lint. actionlint does not
+# check a label built from an expression; tests/workflows_test.go checks
+# those against the program's runner projects.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +39,10 @@ fi
 
 config=$(mktemp)
 cat >"$config" <<'EOF'
+self-hosted-runner:
+  labels:
+    - codebuild-platform-dev-runner-*
+    - codebuild-platform-prod-runner-*
 config-variables:
   - AWS_REGION
   - AWS_DEPLOY_ROLE_ARN
@@ -45,6 +54,7 @@ config-variables:
   - PULUMI_TOKEN_SCOPE
   - PULUMI_BACKEND_URL
   - PULUMI_SECRETS_PROVIDER
+  - PREVIEW_RUNNER
 EOF
 
 shopt -s nullglob

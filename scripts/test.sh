@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command (README): starts a throwaway PostgreSQL and Redis
-# on loopback, runs every Go test against them, and stops them again.
-#   scripts/test.sh                 # go test ./...
-#   scripts/test.sh -run Isolation ./service/...   # extra args go to go test
+# on loopback, runs every Go test against them, and stops them again; then
+# the Python unit tests of the dev cost breaker function
+# (scripts/test-lambda.sh, python3 + botocore's Stubber).
+#   scripts/test.sh                 # go test ./... and the function's tests
+#   scripts/test.sh -run Isolation ./service/...   # extra args go to go test (Go only)
 #
 # Every run gets its own servers in a private directory on free ports (see
 # scripts/test-services.sh), so runs from two checkouts, or a run beside a
@@ -23,5 +25,7 @@ cleanup() {
 trap cleanup EXIT
 scripts/test-services.sh start
 eval "$(scripts/test-services.sh env)"
-if [[ $# -eq 0 ]]; then set -- ./...; fi
+all=0
+if [[ $# -eq 0 ]]; then set -- ./...; all=1; fi
 go test -count=1 "$@"
+if ((all)); then scripts/test-lambda.sh; fi

@@ -27,6 +27,10 @@ func (c *Config) DeployRoleName() string { return c.Prefix() + "-deploy" }
 // PreviewRoleName is the read-only role pull-request previews assume.
 func (c *Config) PreviewRoleName() string { return c.Prefix() + "-preview" }
 
+// RunnerProjectName is the CodeBuild project of the CI runner: workflow jobs
+// run on it with runs-on codebuild-<project>-${{ github.run_id }}-${{ github.run_attempt }}.
+func (c *Config) RunnerProjectName() string { return c.Prefix() + "-runner" }
+
 // validateClusterAdmins refuses what EKS would refuse: it allows one access
 // entry per principal (CreateAccessEntry answers 409 ResourceInUseException
 // for a second one), and the program already gives the deploy and preview

@@ -92,6 +92,7 @@ type Config struct {
 	ServiceMaxReplicas  int      // autoscaler ceiling
 	CertificateArn      string   // ACM certificate of the load balancer's 443 listener
 	ServiceHostname     string   // public name of the service; enables the SNS -> breaker hook
+	ServiceHostedZoneID string   // Route 53 zone the program creates ServiceHostname in (optional)
 	AlertEmails         []string // budget, alarm and daily report recipients
 	HeartbeatURL        string   // secret: BetterStack heartbeat URL (optional)
 	StripeWebhookSecret string   // secret: Stripe webhook signing secret (optional)
@@ -101,6 +102,10 @@ type Config struct {
 	ReviewEstimateUSD  float64 // the offline review's monthly estimate, for the daily report
 	GithubRepository   string  // owner/name allowed to deploy through GitHub OIDC
 	GithubOIDCProvider string  // ARN of an existing GitHub OIDC provider (one per account)
+	// RunnerGithubCredentialArn is the GitHub credential of the CI runner
+	// (CodeBuild) inside the VPC: a CodeConnections connection or a Secrets
+	// Manager secret. Empty: no runner.
+	RunnerGithubCredentialArn string
 
 	MonthlyBudgetUSD  float64 // AWS Budgets amount; alarms at 90/100/200 %
 	MonthlyCeilingUSD float64 // the policy pack refuses estimates above this
@@ -239,14 +244,16 @@ var keys = []key{
 	{name: "serviceMinReplicas", doc: "tenant service replicas, autoscaler floor (prod >= 2, spread across zones)", field: func(c *Config) any { return &c.ServiceMinReplicas }},
 	{name: "serviceMaxReplicas", doc: "tenant service autoscaler ceiling", field: func(c *Config) any { return &c.ServiceMaxReplicas }},
 	{name: "certificateArn", doc: "ACM certificate ARN of the public HTTPS listener (required)", field: func(c *Config) any { return &c.CertificateArn }},
-	{name: "serviceHostname", doc: "public DNS name of the service; when set, budget alerts reach the service breaker at https://NAME/v1/breaker/sns", field: func(c *Config) any { return &c.ServiceHostname }},
-	{name: "alertEmails", doc: "emails for budget alerts, alarms and the daily cost report (JSON list, at least one)", field: func(c *Config) any { return &c.AlertEmails }},
+	{name: "serviceHostname", doc: "public DNS name of the service; when set, budget alerts reach the service breaker at https://NAME/v1/breaker/sns (the service confirms the subscriptions; `pulumi up` waits for that, so NAME must resolve to the load balancer: set serviceHostedZoneId or create the record first)", field: func(c *Config) any { return &c.ServiceHostname }},
+	{name: "serviceHostedZoneId", doc: "Route 53 public hosted zone ID (Z...) the program creates serviceHostname in, as an alias to the load balancer (optional; needs serviceHostname)", field: func(c *Config) any { return &c.ServiceHostedZoneID }},
+	{name: "alertEmails", doc: "emails for budget alerts, alarms and the daily cost report (JSON list, at least one; dev at most 10: its 200 % alert mails them directly)", field: func(c *Config) any { return &c.AlertEmails }},
 	{name: "heartbeatUrl", secret: true, doc: "BetterStack heartbeat URL the service pings while ready (secret, optional)", field: func(c *Config) any { return &c.HeartbeatURL }},
 	{name: "stripeWebhookSecret", secret: true, doc: "Stripe webhook signing secret (secret, optional; needs stripePriceTiers)", field: func(c *Config) any { return &c.StripeWebhookSecret }},
 	{name: "stripePriceTiers", doc: "Stripe price ID to tier (free, starter, pro, enterprise) (JSON object; required with stripeWebhookSecret)", field: func(c *Config) any { return &c.StripePriceTiers }},
 	{name: "reviewEstimateUsd", doc: "the offline review's monthly estimate, shown in the daily cost report (the deploy pipeline sets it)", field: func(c *Config) any { return &c.ReviewEstimateUSD }},
 	{name: "githubRepository", doc: "GitHub owner/name whose environments may assume the deploy role (required)", field: func(c *Config) any { return &c.GithubRepository }},
 	{name: "githubOidcProviderArn", doc: "ARN of the account's existing GitHub OIDC provider; empty = this stack creates it", field: func(c *Config) any { return &c.GithubOIDCProvider }},
+	{name: "runnerGithubCredentialArn", doc: "GitHub credential of the CI runner in the VPC (CodeBuild): a CodeConnections connection ARN, or a Secrets Manager secret ARN holding a GitHub token; empty = no runner: the Kubernetes part deploys only from where the cluster endpoint is reachable", field: func(c *Config) any { return &c.RunnerGithubCredentialArn }},
 	{name: "monthlyBudget", doc: "monthly AWS budget, USD; alarms and breakers at 90/100/200 %", field: func(c *Config) any { return &c.MonthlyBudgetUSD }},
 	{name: "monthlyCeiling", doc: "monthly cost ceiling, USD: the policy pack refuses estimates above it", field: func(c *Config) any { return &c.MonthlyCeilingUSD }},
 	{name: "costCenter", doc: "cost-center tag (required)", field: func(c *Config) any { return &c.CostCenter }},
@@ -435,6 +442,8 @@ func (c *Config) validate() []string {
 		bad("clusterVersion", "%q is not a Kubernetes version like 1.35", c.ClusterVersion)
 	} else if minor, _ := strconv.Atoi(m[1]); minor < 30 {
 		bad("clusterVersion", "%q is past EKS extended support; use 1.33 or later", c.ClusterVersion)
+	} else if _, err := components.ClusterAutoscalerImage(c.ClusterVersion); err != nil {
+		bad("clusterVersion", "%v", err)
 	}
 	for _, cidr := range c.ClusterPublicAccessCIDRs {
 		pfx, err := netip.ParsePrefix(cidr)
@@ -455,6 +464,9 @@ func (c *Config) validate() []string {
 		} else if IsArm(t) != IsArm(c.NodeInstanceTypes[0]) {
 			bad("nodeInstanceTypes", "%q mixes CPU architectures with %q; one node group runs one AMI", t, c.NodeInstanceTypes[0])
 		}
+	}
+	if _, err := components.StandardCreditsFor(c.NodeInstanceTypes); err != nil {
+		bad("nodeInstanceTypes", "%v", err)
 	}
 	switch {
 	case c.NodeMax < 1 || c.NodeMax > 50:
@@ -530,6 +542,16 @@ func (c *Config) validate() []string {
 	if c.ServiceHostname != "" && !hostnameRe.MatchString(c.ServiceHostname) {
 		bad("serviceHostname", "%q is not a DNS name", c.ServiceHostname)
 	}
+	if c.ServiceHostedZoneID != "" {
+		if err := components.CheckHostedZoneID(c.ServiceHostedZoneID); err != nil {
+			bad("serviceHostedZoneId", "%v", err)
+		} else if c.ServiceHostname == "" {
+			bad("serviceHostedZoneId", "is set but platform:serviceHostname is not: the zone is where the program creates that name")
+		}
+	}
+	if c.Environment == EnvDev && len(c.AlertEmails) > components.MaxBudgetEmailSubscribers {
+		bad("alertEmails", "%d addresses: dev's 200 %% alert mails them directly and AWS Budgets allows %d email subscribers per notification", len(c.AlertEmails), components.MaxBudgetEmailSubscribers)
+	}
 	if len(c.AlertEmails) == 0 {
 		bad("alertEmails", "is empty; budget alerts must reach someone (pulumi config set --path 'platform:alertEmails[0]' ceo@example.com)")
 	}
@@ -550,6 +572,11 @@ func (c *Config) validate() []string {
 	}
 	if err := components.CheckGitHubOIDCProviderArn(c.GithubOIDCProvider); err != nil {
 		bad("githubOidcProviderArn", "%v", err)
+	}
+	if c.RunnerGithubCredentialArn != "" {
+		if err := components.CheckRunnerCredentialArn(c.RunnerGithubCredentialArn); err != nil {
+			bad("runnerGithubCredentialArn", "%v", err)
+		}
 	}
 	if c.MonthlyBudgetUSD <= 0 {
 		bad("monthlyBudget", "%v must be a positive amount in USD", c.MonthlyBudgetUSD)
@@ -620,7 +647,7 @@ func defaultString(c Config, k key) string {
 		return "generated"
 	case "costCenter", "owner", "certificateArn", "alertEmails", "githubRepository":
 		return "(required)"
-	case "heartbeatUrl", "stripeWebhookSecret", "serviceHostname", "githubOidcProviderArn", "accountId":
+	case "heartbeatUrl", "stripeWebhookSecret", "serviceHostname", "serviceHostedZoneId", "githubOidcProviderArn", "accountId", "runnerGithubCredentialArn":
 		return "(none)"
 	}
 	switch v := k.field(&c).(type) {

@@ -87,7 +87,17 @@ func TestWorkloadNetworkIsExactlyWhatEachNeeds(t *testing.T) {
 				"Job/" + cfg.Prefix() + "-tenantd-migrate":   append(append([]string{}, dns...), flows("5432")...),
 				"CronJob/cost-report":                        append(append([]string{}, dns...), https),
 			}
-			require.Len(t, c.Workloads, len(want), "every workload of the namespace is judged")
+			// The tenant namespace's four, and the cluster's own two in
+			// kube-system (metrics-server, the Cluster Autoscaler), which no
+			// default deny covers: they talk to the API server, the kubelets
+			// and AWS APIs, like EKS's own system pods there.
+			require.Len(t, c.Workloads, len(want)+2, "every workload is judged")
+			for _, name := range []string{"metrics-server", "cluster-autoscaler"} {
+				w, ok := c.Workload("Deployment", name)
+				require.True(t, ok, name)
+				assert.Equal(t, "kube-system", w.Namespace)
+				assert.False(t, c.Summary(w, netpol.Egress).Isolated, "%s: no default deny in kube-system", name)
+			}
 			for key, flows := range want {
 				kind, name, _ := strings.Cut(key, "/")
 				w, ok := c.Workload(kind, name)
@@ -280,6 +290,7 @@ func TestPlaceholdersRefusedBeforeAnythingRegisters(t *testing.T) {
 		for _, want := range []string{
 			"platform:certificateArn", "request and validate", "aws acm request-certificate",
 			"platform:serviceHostname", "platform:alertEmails", "platform:clusterPublicAccessCidrs",
+			"platform:runnerGithubCredentialArn", "aws codeconnections create-connection",
 		} {
 			assert.Contains(t, err.Error(), want, stack)
 		}
@@ -293,6 +304,7 @@ func TestPlaceholdersRefusedBeforeAnythingRegisters(t *testing.T) {
 		real["platform:serviceHostname"] = "api.tenantco.io"
 		real["platform:alertEmails"] = `["platform-team@tenantco.io"]`
 		real["platform:clusterPublicAccessCidrs"] = `["198.18.0.0/24"]`
+		real["platform:runnerGithubCredentialArn"] = "arn:aws:codeconnections:us-east-1:210987654321:connection/7d3c2b1a-0e9f-4a8b-9c7d-6e5f4a3b2c1d"
 		_, err = mockengine.Run(stacks.Program, sf.Project, sf.Stack, real, sf.SecretKeys, true)
 		assert.NoError(t, err, "%s with real values deploys", stack)
 
@@ -501,12 +513,17 @@ func TestOrderingAndSmallPermissions(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		t.Run(stack, func(t *testing.T) {
 			e := evaluate(t, stack, false)
-			policy := only(t, e, "aws:sns/topicPolicy:TopicPolicy")
+			policy := named(t, e, "aws:sns/topicPolicy:TopicPolicy", "-cost-alerts")
 			// Budgets checks it may publish to the topic when the budget and
 			// each action are created (AWS Budgets User Guide, "Creating an
-			// Amazon SNS topic for budget notifications").
+			// Amazon SNS topic for budget notifications"): every topic a
+			// notification names (dev's 200 % topic too).
 			budget := only(t, e, "aws:budgets/budget:Budget")
-			assert.Contains(t, budget.Dependencies, policy.URN, "the budget waits for the topic policy")
+			policies := e.Find("aws:sns/topicPolicy:TopicPolicy")
+			assert.Len(t, policies, map[string]int{"dev": 2, "prod": 1}[stack])
+			for _, p := range policies {
+				assert.Contains(t, budget.Dependencies, p.URN, "the budget waits for %s", p.Name)
+			}
 			for _, a := range e.Find("aws:budgets/budgetAction:BudgetAction") {
 				assert.Contains(t, a.Dependencies, policy.URN, "%s waits for the topic policy", a.Name)
 			}

@@ -69,6 +69,18 @@ func (c *Config) Placeholders() []string {
 			found("githubOidcProviderArn", "%q is in a documentation account; use the ARN of the account's own provider", arn)
 		}
 	}
+	if arn := c.RunnerGithubCredentialArn; arn != "" {
+		parts := strings.Split(arn, ":")
+		if len(parts) > 5 && (isPlaceholderAccount(parts[4]) || strings.Trim(parts[len(parts)-1][strings.LastIndex(parts[len(parts)-1], "/")+1:], "0-") == "") {
+			found("runnerGithubCredentialArn", "%q is a documentation placeholder; create the GitHub connection once per account "+
+				"(aws codeconnections create-connection --provider-type GitHub --connection-name platform-github, then complete it in the console, "+
+				"installing the AWS Connector for GitHub app on this repository only; docs/delivery.md), then pulumi config set %s:runnerGithubCredentialArn <its ARN>",
+				arn, Namespace)
+		} else if c.AccountID != "" && parts[4] != c.AccountID {
+			found("runnerGithubCredentialArn", "%q belongs to account %s, but the stack deploys into %s (platform:accountId); "+
+				"CodeBuild uses a connection or secret of its own account", arn, parts[4], c.AccountID)
+		}
+	}
 	return p
 }
 

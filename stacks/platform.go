@@ -52,6 +52,25 @@ type Platform struct {
 	CostControls   *components.CostControls
 	Service        *components.TenantService
 	Monitoring     *components.Monitoring
+	// BreakerHook is nil without platform:serviceHostname.
+	BreakerHook *components.BreakerHook
+	// MetricsServer and ClusterAutoscaler make the HPA and the node group
+	// scale; Runner (nil without platform:runnerGithubCredentialArn) is the
+	// deploy pipeline's way into the private cluster.
+	MetricsServer     *components.MetricsServer
+	ClusterAutoscaler *components.ClusterAutoscaler
+	Runner            *components.DeployRunner
+
+	accountID pulumi.StringOutput // the deploying account, read once (accountIDOf)
+}
+
+// accountIDOf is the account the AWS provider deploys into, from one
+// sts:GetCallerIdentity the components that build ARNs share.
+func (p *Platform) accountIDOf(ctx *pulumi.Context, provider *aws.Provider) pulumi.StringOutput {
+	if p.accountID == (pulumi.StringOutput{}) {
+		p.accountID = aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}, pulumi.Provider(provider)).AccountId()
+	}
+	return p.accountID
 }
 
 // NewPlatform composes the components from a validated config.
@@ -130,6 +149,12 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 	}, opts...); err != nil {
 		return nil, err
 	}
+	if err := p.addClusterScaling(ctx, prefix, provider); err != nil {
+		return nil, err
+	}
+	if err := p.addRunner(ctx, prefix, provider, opts); err != nil {
+		return nil, err
+	}
 	if p.Database, err = components.NewDatabase(ctx, prefix, &components.DatabaseArgs{
 		Identifier:            cfg.DatabaseIdentifier(),
 		InstanceClass:         cfg.DBInstanceClass,
@@ -170,11 +195,58 @@ func NewPlatform(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 	return p, nil
 }
 
+// addClusterScaling installs what makes the cluster scale: metrics-server
+// (the HPA's resource metrics) and the Cluster Autoscaler for the node
+// group, between platform:nodeMin and nodeMax. dev gives idle nodes back
+// sooner.
+func (p *Platform) addClusterScaling(ctx *pulumi.Context, prefix string, awsProvider *aws.Provider) error {
+	cfg := p.Config
+	k8s := pulumi.Providers(awsProvider, p.Cluster.Provider)
+	var err error
+	if p.MetricsServer, err = components.NewMetricsServer(ctx, prefix+"-metrics-server", &components.MetricsServerArgs{}, k8s); err != nil {
+		return err
+	}
+	caArgs := &components.ClusterAutoscalerArgs{
+		ClusterName:       cfg.ClusterName(),
+		KubernetesVersion: cfg.ClusterVersion,
+		Region:            cfg.Region,
+		AccountID:         p.accountIDOf(ctx, awsProvider),
+		OIDCProviderArn:   p.Cluster.OIDCProviderArn,
+		OIDCIssuer:        p.Cluster.OIDCIssuer,
+	}
+	if cfg.Environment == EnvDev {
+		caArgs.ScaleDownUnneededTime, caArgs.ScaleDownDelayAfterAdd = "5m", "5m"
+	}
+	p.ClusterAutoscaler, err = components.NewClusterAutoscaler(ctx, prefix+"-cluster-autoscaler", caArgs, k8s)
+	return err
+}
+
+// addRunner creates the CodeBuild-hosted GitHub Actions runner in the
+// private subnets when the stack names its GitHub credential.
+func (p *Platform) addRunner(ctx *pulumi.Context, prefix string, awsProvider *aws.Provider, opts []pulumi.ResourceOption) error {
+	cfg := p.Config
+	if cfg.RunnerGithubCredentialArn == "" {
+		return nil
+	}
+	var err error
+	p.Runner, err = components.NewDeployRunner(ctx, prefix, &components.DeployRunnerArgs{
+		ProjectName:            cfg.RunnerProjectName(),
+		Repository:             cfg.GithubRepository,
+		GitHubCredentialArn:    cfg.RunnerGithubCredentialArn,
+		VpcID:                  p.Network.VpcID.ToStringOutput(),
+		PrivateSubnetIDs:       p.Network.PrivateSubnetIDs,
+		ClusterSecurityGroupID: p.Cluster.ClusterSecurityGroupID,
+		Region:                 cfg.Region,
+		AccountID:              p.accountIDOf(ctx, awsProvider),
+		LogRetentionDays:       cfg.FlowLogRetentionDays,
+	}, opts...)
+	return err
+}
+
 // addDelivery creates the budget with its breakers (the 100 % freeze
 // applies to the GitHub OIDC deploy role).
 func (p *Platform) addDelivery(ctx *pulumi.Context, prefix string, provider *aws.Provider, opts []pulumi.ResourceOption) error {
 	cfg := p.Config
-	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}, pulumi.Provider(provider))
 	costArgs := &components.CostControlsArgs{
 		BudgetName:       prefix,
 		Stack:            cfg.Stack,
@@ -184,16 +256,14 @@ func (p *Platform) addDelivery(ctx *pulumi.Context, prefix string, provider *aws
 		// Survival first, but prod keeps serving: only dev stops at 200 %.
 		StopServingAt200: cfg.Environment == EnvDev,
 	}
-	if cfg.ServiceHostname != "" {
-		costArgs.BreakerEndpoint = "https://" + cfg.ServiceHostname + "/v1/breaker/sns"
-	}
 	if costArgs.StopServingAt200 {
 		costArgs.DatabaseInstanceID = p.Database.InstanceID
+		costArgs.DatabaseInstanceArn = p.Database.InstanceArn
 		costArgs.ClusterName = cfg.ClusterName()
 		costArgs.NodeGroupName = p.Cluster.NodeGroupName
 		costArgs.NodeGroupMaxSize = cfg.NodeMax
 		costArgs.Region = cfg.Region
-		costArgs.AccountID = account.AccountId()
+		costArgs.AccountID = p.accountIDOf(ctx, provider)
 	}
 	var err error
 	p.CostControls, err = components.NewCostControls(ctx, prefix+"-cost", costArgs, opts...)
@@ -226,6 +296,8 @@ func (p *Platform) addService(ctx *pulumi.Context, prefix string, awsProvider *a
 		RedisHost:                 p.Cache.PrimaryEndpoint,
 		RedisAuthToken:            p.Cache.AuthToken,
 		AlertsTopicArn:            p.CostControls.TopicArn,
+		BreakerTopicArns:          p.CostControls.BreakerTopicArns,
+		BudgetName:                prefix,
 		Stack:                     cfg.Stack,
 		Environment:               cfg.Environment,
 		BudgetUSD:                 cfg.MonthlyBudgetUSD,
@@ -245,6 +317,21 @@ func (p *Platform) addService(ctx *pulumi.Context, prefix string, awsProvider *a
 	if p.Service, err = components.NewTenantService(ctx, prefix+"-tenantd", svcArgs,
 		pulumi.Providers(awsProvider, p.Cluster.Provider)); err != nil {
 		return err
+	}
+	if cfg.ServiceHostname != "" {
+		// After the service serves: SNS confirms a subscription once, at
+		// once, and delivers nothing to an unconfirmed one.
+		if p.BreakerHook, err = components.NewBreakerHook(ctx, prefix+"-breaker-hook", &components.BreakerHookArgs{
+			Hostname:           cfg.ServiceHostname,
+			HostedZoneID:       cfg.ServiceHostedZoneID,
+			LoadBalancerDNS:    p.Service.LoadBalancerDNS,
+			LoadBalancerZoneID: p.Service.LoadBalancerZoneID,
+			TopicArns:          p.CostControls.BreakerTopicArns,
+			TopicCount:         p.CostControls.BreakerTopicCount,
+			Serving:            p.Service.Serving,
+		}, pulumi.Providers(awsProvider)); err != nil {
+			return err
+		}
 	}
 	p.Monitoring, err = components.NewMonitoring(ctx, prefix, &components.MonitoringArgs{
 		DashboardName:         prefix,
@@ -278,6 +365,10 @@ func (p *Platform) Export(ctx *pulumi.Context) {
 	ctx.Export("serviceUrl", pulumi.Sprintf("https://%s", p.Service.LoadBalancerDNS))
 	ctx.Export("serviceAdminToken", p.Service.AdminToken)
 	ctx.Export("deployRoleArn", p.DeployAccess.RoleArn)
+	if p.Runner != nil {
+		// The workflows run the cluster jobs on codebuild-<this>-….
+		ctx.Export("runnerProject", p.Runner.ProjectName)
+	}
 	ctx.Export("previewRoleArn", p.DeployAccess.PreviewRoleArn)
 	// A laptop `pulumi up` must deploy the image that runs now, not the
 	// default: `-c platform:serviceImageTag=$(pulumi stack output serviceImageTag)`.

@@ -35,7 +35,7 @@ func TestServiceWorkloadIsHardened(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		t.Run(stack, func(t *testing.T) {
 			e := evaluate(t, stack, false)
-			dep := only(t, e, "kubernetes:apps/v1:Deployment")
+			dep := named(t, e, "kubernetes:apps/v1:Deployment", "-tenantd")
 			c, _ := dep.Get("spec.template.spec.containers.0")
 			require.NotNil(t, c)
 			for path, want := range map[string]any{
@@ -130,7 +130,7 @@ func TestServiceWorkloadIsHardened(t *testing.T) {
 			labels, _ := ns.Get("metadata.labels")
 			assert.Equal(t, "restricted", labels.(map[string]any)["pod-security.kubernetes.io/enforce"])
 
-			svc := only(t, e, "kubernetes:core/v1:Service")
+			svc := named(t, e, "kubernetes:core/v1:Service", "-tenantd")
 			typ, _ := svc.String("spec.type")
 			np, _ := svc.Number("spec.ports.0.nodePort")
 			assert.Equal(t, "NodePort", typ, "no cloud load balancer from Kubernetes: the ALB is the program's")

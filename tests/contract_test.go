@@ -118,6 +118,12 @@ func containersOf(t *testing.T, e *mockengine.Engine) []container {
 	sort.Strings(types)
 	for _, typ := range types {
 		for _, r := range e.Find(typ) {
+			// The service's workloads; the cluster's own add-ons in
+			// kube-system (metrics-server, the Cluster Autoscaler) are not
+			// tenantd.
+			if ns, _ := r.String("metadata.namespace"); ns == "kube-system" {
+				continue
+			}
 			var spec any = plain(resource.NewObjectProperty(e.RawInputs(r.URN)))
 			for _, k := range templates[typ] {
 				spec = spec.(map[string]any)[k]

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantco/platform/internal/cost"
 	"github.com/tenantco/platform/internal/verdict"
 	"github.com/tenantco/platform/offline/cli"
 	"github.com/tenantco/platform/offline/review"
@@ -152,6 +153,43 @@ func TestProgramsPassEveryMandatoryGuardrail(t *testing.T) {
 			// up` refuses it): the program itself passes every rule.
 			for _, v := range rep.Policies {
 				assert.Equal(t, review.PlaceholderRuleID, v.RuleID, "prod passes every rule, advisory ones too: %s", v)
+			}
+		}
+	}
+}
+
+// The review prices the CI runner (issue 13): CodeBuild build minutes, a
+// usage-based row at platform:usage.ciRunnerMinutes (default 900) times
+// the general1.medium minute; its webhook is free. The autoscaling add-ons
+// add no AWS resource but the autoscaler's IAM role (free): their pods'
+// share of a node is already priced with the node group, so they are
+// listed as free.
+func TestReviewPricesTheRunnerAndTheAddOns(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		rep := build(t, stack)
+		var runner []string
+		for _, l := range rep.Costs {
+			if l.Type == "aws:codebuild/project:Project" {
+				runner = append(runner, l.Component)
+				assert.Equal(t, "build minutes (BUILD_GENERAL1_MEDIUM)", l.Component)
+				assert.True(t, l.UsageBased, "usage-based (marked * in the review)")
+				assert.Equal(t, cost.DefaultCIRunnerMinutes, l.Quantity)
+				assert.Equal(t, 0.01, l.UnitUSD)
+				assert.Equal(t, 9.0, l.MonthlyUSD)
+			}
+		}
+		assert.Len(t, runner, 1, "%s: the runner is priced once", stack)
+		assert.Contains(t, rep.Assumptions["ciRunnerMinutes"], "900 build minutes per month per CodeBuild CI runner project")
+		free := map[string]bool{}
+		for _, urn := range rep.Free {
+			free[urn] = true
+		}
+		for _, r := range rep.Resources {
+			switch {
+			case r.Type == "aws:codebuild/webhook:Webhook",
+				strings.Contains(r.URN, "platform:components:MetricsServer$"),
+				strings.Contains(r.URN, "platform:components:ClusterAutoscaler$"):
+				assert.True(t, free[r.URN], "%s: %s is free", stack, r.URN)
 			}
 		}
 	}

@@ -57,7 +57,7 @@ type want struct {
 	component string
 	qty       float64
 	monthly   float64
-	expected  float64 // 0 means "same as monthly"
+	expected  float64 // 0 means "same as monthly", -1 means none (a ceiling-only line)
 	usage     bool
 }
 
@@ -84,8 +84,11 @@ func checkLines(t *testing.T, est *Estimate, urnName string, wants []want) {
 			continue
 		}
 		exp := w.expected
-		if exp == 0 {
+		switch exp {
+		case 0:
 			exp = w.monthly
+		case -1: // a ceiling-only line
+			exp = 0
 		}
 		if !near(l.MonthlyUSD, w.monthly) || !near(l.ExpectedMonthlyUSD, exp) {
 			t.Errorf("%s %q: monthly %.2f expected %.2f, want %.2f / %.2f", urnName, w.component, l.MonthlyUSD, l.ExpectedMonthlyUSD, w.monthly, exp)
@@ -130,7 +133,8 @@ func TestSnapshotRowsComplete(t *testing.T) {
 	required = append(required, "eks.cluster", "eks.extended-support", "ebs.gp3", "ebs.gp2", "nat.hours", "nat.data", "ipv4.public",
 		"rds.storage.gp3.multi-az", "rds.storage.gp3.single-az", "rds.backup", "rds.performance-insights", "alb.hours", "alb.lcu",
 		"nlb.hours", "nlb.lcu", "logs.ingest", "logs.storage", "kms.key", "secretsmanager.secret", "vpce.interface.hours",
-		"vpce.interface.data", "budgets.action-budget-day", "cloudwatch.dashboard", "cloudwatch.alarm.standard", "ecr.storage")
+		"vpce.interface.data", "budgets.action-budget-day", "cloudwatch.dashboard", "cloudwatch.alarm.standard", "ecr.storage",
+		"codebuild.linux.small", "codebuild.linux.medium", "codebuild.linux.large")
 	for _, k := range required {
 		if _, ok := m.Price(k); !ok {
 			t.Errorf("prices.json lacks %q", k)
@@ -235,9 +239,11 @@ func TestComponents(t *testing.T) {
 			})},
 			// 3 x 730 x 0.0416 = 91.104 -> 91.10; 2 x 730 x 0.0416 = 60.736 -> 60.74
 			// 3 x 30 x 0.10 = 9.00; 2 x 30 x 0.10 = 6.00
+			// EKS's own template sets no credit option: t3 unlimited, 3 x 2 x 0.80 x 730 x 0.05 = 175.20
 			check: map[string][]want{"ng": {
 				{component: "instance hours", monthly: 91.10, expected: 60.74},
 				{component: "EBS storage", monthly: 9.00, expected: 6.00},
+				{component: credits, monthly: 175.20, expected: -1},
 			}},
 		},
 		{
@@ -307,11 +313,13 @@ func TestComponents(t *testing.T) {
 				"storageType": "gp3", "performanceInsightsEnabled": true, "performanceInsightsRetentionPeriod": 7.0,
 				"backupRetentionPeriod": 7.0,
 			})},
-			// 730 x 0.016 = 11.68; 20 x 0.115 = 2.30; backup 0 GB = 0.00 (line still shown)
+			// 730 x 0.016 = 11.68; 20 x 0.115 = 2.30; backup 0 GB = 0.00 (line still shown);
+			// credits 2 x 0.90 x 730 x 0.075 = 98.55 (ceiling only)
 			check: map[string][]want{"db": {
 				{component: "instance hours", monthly: 11.68},
 				{component: "storage", monthly: 2.30},
 				{component: "backup storage", qty: 0, monthly: 0, usage: true},
+				{component: credits, monthly: 98.55, expected: -1},
 			}},
 		},
 		{
@@ -385,6 +393,21 @@ func TestComponents(t *testing.T) {
 			rs:   []inventory.Resource{res("aws:ecr/repository:Repository", "repo", nil)},
 			// 10 GB x 0.10 = 1.00
 			check: map[string][]want{"repo": {{component: "ECR storage", qty: 10, monthly: 1.00, usage: true}}},
+		},
+		{
+			name: "CodeBuild CI runner project (general1.medium), default minutes",
+			rs: []inventory.Resource{res("aws:codebuild/project:Project", "runner", map[string]any{
+				"environment": map[string]any{"type": "LINUX_CONTAINER", "computeType": "BUILD_GENERAL1_MEDIUM", "image": "aws/codebuild/standard:7.0"}})},
+			// 900 min x $0.01 = 9.00
+			check: map[string][]want{"runner": {{component: "build minutes (BUILD_GENERAL1_MEDIUM)", qty: 900, monthly: 9.00, usage: true}}},
+		},
+		{
+			name: "CodeBuild CI runner project (general1.large), stack minutes",
+			rs: []inventory.Resource{res("aws:codebuild/project:Project", "runner", map[string]any{
+				"environment": map[string]any{"type": "LINUX_CONTAINER", "computeType": "BUILD_GENERAL1_LARGE"}})},
+			usage: func(u *Usage) { u.CIRunnerMinutes = 1500 },
+			// 1500 min x $0.02 = 30.00
+			check: map[string][]want{"runner": {{component: "build minutes (BUILD_GENERAL1_LARGE)", qty: 1500, monthly: 30.00, usage: true}}},
 		},
 		{
 			name: "Kubernetes Service of type LoadBalancer priced as NLB + 3 IPv4",
@@ -476,7 +499,8 @@ func devStack() []inventory.Resource {
 		res("aws:sns/topic:Topic", "alerts", nil),
 		res("eks:index:Cluster", "eks", map[string]any{"version": "1.35", "skipDefaultNodeGroup": true}),
 		res("aws:ec2/launchTemplate:LaunchTemplate", "nodes-lt", map[string]any{"name": "dev-nodes",
-			"blockDeviceMappings": []any{map[string]any{"ebs": map[string]any{"volumeSize": 20.0, "volumeType": "gp3"}}}}),
+			"blockDeviceMappings": []any{map[string]any{"ebs": map[string]any{"volumeSize": 20.0, "volumeType": "gp3"}}},
+			"creditSpecification": map[string]any{"cpuCredits": "standard"}}),
 		res("eks:index:ManagedNodeGroup", "nodes", map[string]any{
 			"instanceTypes": []any{"t3.medium"}, "capacityType": "ON_DEMAND",
 			"scalingConfig":  map[string]any{"minSize": 2.0, "desiredSize": 2.0, "maxSize": 3.0},
@@ -504,16 +528,18 @@ func devStack() []inventory.Resource {
 //	NAT hours                     730 x 0.045 = 32.85; data 50 x 0.045 = 2.25  =  35.10
 //	NAT EIP                       730 x 0.005                =   3.65
 //	ALB                           16.425 -> 16.43 + LCU 5.84 + 2 IPv4 7.30     =  29.57
+//	nodes CPU credits             standard (launch template): none
 //	RDS db.t4g.medium MAZ         730 x 0.130 = 94.90; 20 GB x 0.23 = 4.60; backup 0; secret 0.40 = 99.90
+//	RDS CPU credits (ceiling)     2 vCPU x (1 - 0.20) x 730 x 0.075 = 87.60 (expected 0)
 //	cache 2 x t4g.small           2 x 730 x 0.032            =  46.72
 //	logs                          2 x (1.25 + 0.15)          =   2.80
 //	KMS key + secret              1.00 + 0.40                =   1.40
-//	ceiling  = 73.00+91.10+4.80+35.10+3.65+29.57+99.90+46.72+2.80+1.40 = 388.04
-//	expected = ceiling - 30.36 (nodes) - 1.60 (EBS)                    = 356.08
+//	ceiling  = 73.00+91.10+4.80+35.10+3.65+29.57+99.90+87.60+46.72+2.80+1.40 = 475.64
+//	expected = ceiling - 30.36 (nodes) - 1.60 (EBS) - 87.60 (RDS credits)   = 356.08
 func TestReferenceDev(t *testing.T) {
 	est := estimate(t, devStack(), DefaultUsage())
-	if est.MonthlyUSD != 388.04 || est.ExpectedMonthlyUSD != 356.08 {
-		t.Errorf("dev = %.2f ceiling / %.2f expected, want 388.04 / 356.08\n%s", est.MonthlyUSD, est.ExpectedMonthlyUSD, dump(est))
+	if est.MonthlyUSD != 475.64 || est.ExpectedMonthlyUSD != 356.08 {
+		t.Errorf("dev = %.2f ceiling / %.2f expected, want 475.64 / 356.08\n%s", est.MonthlyUSD, est.ExpectedMonthlyUSD, dump(est))
 	}
 	wantFree := []string{"alerts", "db-sg", "flow", "net", "node-role", "nodes-lt", "platform-dev", "public-a", "public-b", "vpc", "aws"}
 	if len(est.Free) != len(wantFree) {
@@ -634,6 +660,10 @@ func TestUnknownClassIsAnError(t *testing.T) {
 			[]string{"instanceTypes is unknown", `"ng"`}},
 		{res("aws:lb/loadBalancer:LoadBalancer", "gwlb", map[string]any{"loadBalancerType": "gateway"}),
 			[]string{`load balancer type "gateway"`}},
+		{res("aws:codebuild/project:Project", "runner", map[string]any{"environment": map[string]any{"type": "ARM_CONTAINER", "computeType": "BUILD_GENERAL1_SMALL"}}),
+			[]string{`CodeBuild environment "ARM_CONTAINER BUILD_GENERAL1_SMALL"`, "codebuild.arm_container.build_general1_small"}},
+		{res("aws:codebuild/project:Project", "runner", map[string]any{"environment": map[string]any{"type": "LINUX_CONTAINER", "computeType": inventory.Unknown{}}}),
+			[]string{"CodeBuild compute type is unknown"}},
 	}
 	for _, c := range cases {
 		_, err := model(t).Estimate([]inventory.Resource{c.r}, DefaultUsage(), at)
@@ -713,12 +743,15 @@ func TestUnknownInputsFallBack(t *testing.T) {
 		res("aws:budgets/budgetAction:BudgetAction", "act", map[string]any{"budgetName": U}),
 	}
 	est := estimate(t, rs, DefaultUsage())
-	// ng: max unknown -> desired 2: 2 x 730 x 0.0832 = 121.472 -> 121.47; disk 20 GiB gp2: 2 x 20 x 0.10 = 4.00
-	checkLines(t, est, "ng", []want{{component: "instance hours", monthly: 121.47}, {component: "EBS storage", monthly: 4.00}})
+	// ng: max unknown -> desired 2: 2 x 730 x 0.0832 = 121.472 -> 121.47; disk 20 GiB gp2: 2 x 20 x 0.10 = 4.00;
+	// no launch template, t3 defaults to unlimited: 2 x 2 vCPU x 0.70 x 730 x 0.05 = 102.20 (expected none)
+	checkLines(t, est, "ng", []want{{component: "instance hours", monthly: 121.47}, {component: "EBS storage", monthly: 4.00},
+		{component: credits, monthly: 102.20, expected: -1}})
 	// alb: 3 subnets assumed, internet-facing: 16.43 + 5.84 + 3 x 3.65 = 10.95
 	checkLines(t, est, "alb", []want{{component: "LB hours", monthly: 16.43}, {component: "LCU", monthly: 5.84, usage: true}, {component: "public IPv4", monthly: 10.95}})
-	// db: Multi-AZ assumed: 730 x 0.064 = 46.72; 20 GB x 0.23 = 4.60
-	checkLines(t, est, "db", []want{{component: "instance hours", monthly: 46.72}, {component: "storage", monthly: 4.60}, {component: "backup storage", usage: true}})
+	// db: Multi-AZ assumed: 730 x 0.064 = 46.72; 20 GB x 0.23 = 4.60; credits 2 x 0.80 x 730 x 0.075 = 87.60
+	checkLines(t, est, "db", []want{{component: "instance hours", monthly: 46.72}, {component: "storage", monthly: 4.60}, {component: "backup storage", usage: true},
+		{component: credits, monthly: 87.60, expected: -1}})
 	// cache: 2 nodes assumed: 2 x 730 x 0.016 = 23.36
 	checkLines(t, est, "cache", []want{{component: "node hours", monthly: 23.36}})
 	// vpce: 3 AZ: 21.90 + 0.10
@@ -742,8 +775,9 @@ func TestUnknownInputsFallBack(t *testing.T) {
 	ng := res("eks:index:ManagedNodeGroup", "ng", map[string]any{"instanceTypes": []any{"t3.large"},
 		"scalingConfig": map[string]any{"desiredSize": 1.0, "maxSize": 2.0}, "launchTemplate": map[string]any{"name": U, "version": U}})
 	est = estimate(t, []inventory.Resource{lt, ng}, DefaultUsage())
-	// 2 x 100 GB x 0.08 = 16.00 (expected 1 node: 8.00)
-	checkLines(t, est, "ng", []want{{component: "instance hours", monthly: 121.47, expected: 60.74}, {component: "EBS storage", monthly: 16.00, expected: 8.00}})
+	// 2 x 100 GB x 0.08 = 16.00 (expected 1 node: 8.00); the template sets no credit option: t3 unlimited, 102.20
+	checkLines(t, est, "ng", []want{{component: "instance hours", monthly: 121.47, expected: 60.74}, {component: "EBS storage", monthly: 16.00, expected: 8.00},
+		{component: credits, monthly: 102.20, expected: -1}})
 	if a := est.Assumptions[ng.URN+" launchTemplate"]; !strings.Contains(a, "unknown") {
 		t.Errorf("launch template assumption %q", a)
 	}
@@ -773,9 +807,9 @@ func TestEKSComponentChildrenFree(t *testing.T) {
 	ngChild := inventory.Resource{URN: "urn:pulumi:dev::platform::aws:eks/nodeGroup:NodeGroup::x", Type: "aws:eks/nodeGroup:NodeGroup", Name: "x", Parent: "urn:pulumi:dev::platform::eks:index:ManagedNodeGroup::ng"}
 	ng := res("eks:index:ManagedNodeGroup", "ng", map[string]any{"instanceTypes": []any{"t3.medium"}, "scalingConfig": map[string]any{"maxSize": 1.0, "desiredSize": 1.0}})
 	est := estimate(t, []inventory.Resource{cluster, child, ng, ngChild}, DefaultUsage())
-	// 73.00 + 730 x 0.0416 = 30.368 -> 30.37 + 20 GiB gp2 2.00 = 105.37
-	if est.MonthlyUSD != 105.37 {
-		t.Errorf("total %.2f, want 105.37\n%s", est.MonthlyUSD, dump(est))
+	// 73.00 + 730 x 0.0416 = 30.368 -> 30.37 + 20 GiB gp2 2.00 + t3 unlimited credits 2 x 0.80 x 730 x 0.05 = 58.40 -> 163.77
+	if est.MonthlyUSD != 163.77 {
+		t.Errorf("total %.2f, want 163.77\n%s", est.MonthlyUSD, dump(est))
 	}
 	if len(est.Free) != 2 || est.Assumptions["eksComponentChildren"] == "" {
 		t.Errorf("free %v, assumptions %v", est.Free, est.Assumptions["eksComponentChildren"])
@@ -798,6 +832,7 @@ func TestFreeTypes(t *testing.T) {
 		"aws:ecr/lifecyclePolicy:LifecyclePolicy", "random:index/randomPassword:RandomPassword", "kubernetes:apps/v1:Deployment",
 		"kubernetes:core/v1:Namespace", "kubernetes:helm.sh/v3:Release", "aws:sns/topic:Topic", "aws:sns/topicSubscription:TopicSubscription",
 		"aws:ec2/launchTemplate:LaunchTemplate", "aws:budgets/budget:Budget", "aws:ec2/vpcEndpoint:VpcEndpoint",
+		"aws:codebuild/webhook:Webhook", "aws:codeconnections/connection:Connection",
 	} {
 		rs = append(rs, res(typ, fmt.Sprintf("r%d", i), nil))
 	}
@@ -814,7 +849,7 @@ func TestFreeTypes(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	d := DefaultUsage()
-	if d.HoursPerMonth != 730 || d.NATDataGBPerGateway <= 0 || d.LBLCUs <= 0 || d.LogIngestGB <= 0 || d.LogStoredGB <= 0 || d.ECRStorageGB <= 0 || d.EndpointDataGB <= 0 {
+	if d.HoursPerMonth != 730 || d.NATDataGBPerGateway <= 0 || d.LBLCUs <= 0 || d.LogIngestGB <= 0 || d.LogStoredGB <= 0 || d.ECRStorageGB <= 0 || d.EndpointDataGB <= 0 || d.CIRunnerMinutes <= 0 {
 		t.Errorf("defaults: %+v", d)
 	}
 	if errs := d.Validate(); len(errs) != 0 {
@@ -909,11 +944,11 @@ func TestLinesSortedAndJSON(t *testing.T) {
 func TestTop(t *testing.T) {
 	est := estimate(t, devStack(), DefaultUsage())
 	top := est.Top(3)
-	// db 94.90+4.60+0+0.40 = 99.90; nodes 91.10+4.80 = 95.90; eks 73.00
+	// db 94.90+4.60+0+0.40+87.60 (credits) = 187.50; nodes 91.10+4.80 = 95.90; eks 73.00
 	want := []struct {
 		name  string
 		total float64
-	}{{"db", 99.90}, {"nodes", 95.90}, {"eks", 73.00}}
+	}{{"db", 187.50}, {"nodes", 95.90}, {"eks", 73.00}}
 	if len(top) != 3 {
 		t.Fatalf("top = %v", top)
 	}
@@ -1057,5 +1092,105 @@ func TestWholeScalingConfigUnknownIsNotPricedAtDefaults(t *testing.T) {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("%q lacks %q", err, w)
 		}
+	}
+}
+
+const credits = "CPU credits (unlimited, worst case)"
+
+// Burstable classes in unlimited mode bill surplus CPU credits on top of
+// their hours; the ceiling prices the worst case (every vCPU busy all month
+// above the baseline), the expected case none. EC2 T3/T3a/T4g default to
+// unlimited, T2 to standard (EC2 User Guide, burstable performance
+// instances); a launch template's creditSpecification decides; RDS runs
+// db.t3/db.t4g unlimited only.
+func TestBurstableCredits(t *testing.T) {
+	U := inventory.Unknown{}
+	lt := func(name string, credits any) inventory.Resource {
+		in := map[string]any{"name": name, "blockDeviceMappings": []any{map[string]any{"ebs": map[string]any{"volumeSize": 20.0, "volumeType": "gp3"}}}}
+		if credits != nil {
+			in["creditSpecification"] = map[string]any{"cpuCredits": credits}
+		}
+		return res("aws:ec2/launchTemplate:LaunchTemplate", name, in)
+	}
+	ng := func(typ, ltName string) inventory.Resource {
+		in := map[string]any{"instanceTypes": []any{typ}, "scalingConfig": map[string]any{"minSize": 2.0, "desiredSize": 2.0, "maxSize": 3.0}}
+		if ltName != "" {
+			in["launchTemplate"] = map[string]any{"name": ltName}
+		}
+		return res("eks:index:ManagedNodeGroup", "ng", in)
+	}
+	hours := func(typ string) want { // 3 nodes max, 2 desired
+		p := map[string]float64{"t3.medium": 0.0416, "t4g.medium": 0.0336, "t2.medium": 0.0464, "m6i.large": 0.096}[typ]
+		return want{component: "instance hours", monthly: roundCents(3 * 730 * p), expected: roundCents(2 * 730 * p)}
+	}
+	ebs := want{component: "EBS storage", monthly: 4.80, expected: 3.20}
+	for _, c := range []struct {
+		name  string
+		rs    []inventory.Resource
+		lines []want
+		note  string
+	}{
+		// 3 x 2 vCPU x (1 - 0.20) x 730 x 0.05 = 175.20
+		{"t3 template without credit option: unlimited", []inventory.Resource{lt("a", nil), ng("t3.medium", "a")},
+			[]want{hours("t3.medium"), ebs, {component: credits, qty: 3504, monthly: 175.20, expected: -1}}, "t3 launches unlimited by default"},
+		{"t3 template says unlimited", []inventory.Resource{lt("a", "unlimited"), ng("t3.medium", "a")},
+			[]want{hours("t3.medium"), ebs, {component: credits, monthly: 175.20, expected: -1}}, "sets unlimited credits"},
+		{"t3 template says standard: no surplus", []inventory.Resource{lt("a", "standard"), ng("t3.medium", "a")},
+			[]want{hours("t3.medium"), ebs}, "standard credit mode"},
+		{"credit option unknown in a preview: the ceiling assumes unlimited", []inventory.Resource{lt("a", U), ng("t3.medium", "a")},
+			[]want{hours("t3.medium"), ebs, {component: credits, monthly: 175.20, expected: -1}}, "unknown (preview)"},
+		// t4g: 3 x 2 x 0.80 x 730 x 0.04 = 140.16
+		{"t4g priced at its own credit rate", []inventory.Resource{lt("a", nil), ng("t4g.medium", "a")},
+			[]want{hours("t4g.medium"), ebs, {component: credits, monthly: 140.16, expected: -1}}, "t4g launches unlimited"},
+		{"t2 launches standard by default", []inventory.Resource{lt("a", nil), ng("t2.medium", "a")},
+			[]want{hours("t2.medium"), ebs}, "t2 launches standard"},
+		{"not burstable: no credits", []inventory.Resource{lt("a", nil), ng("m6i.large", "a")},
+			[]want{hours("m6i.large"), ebs}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			est := estimate(t, c.rs, DefaultUsage())
+			checkLines(t, est, "ng", c.lines)
+			if a := est.Assumptions[c.rs[1].URN+" cpuCredits"]; !strings.Contains(a, c.note) {
+				t.Errorf("assumption %q does not say %q", a, c.note)
+			}
+		})
+	}
+
+	// RDS: always unlimited; the primary only. db.t4g.micro single-AZ:
+	// 2 vCPU x (1 - 0.10) x 730 x 0.075 = 98.55; db.m6g.large: none.
+	est := estimate(t, []inventory.Resource{
+		res("aws:rds/instance:Instance", "small", map[string]any{"instanceClass": "db.t4g.micro", "engine": "postgres", "multiAz": false,
+			"allocatedStorage": 20.0, "storageType": "gp3", "backupRetentionPeriod": 0.0}),
+		res("aws:rds/instance:Instance", "big", map[string]any{"instanceClass": "db.m6g.large", "engine": "postgres", "multiAz": true,
+			"allocatedStorage": 20.0, "storageType": "gp3", "backupRetentionPeriod": 0.0}),
+	}, DefaultUsage())
+	checkLines(t, est, "small", []want{{component: "instance hours", monthly: 11.68}, {component: "storage", monthly: 2.30},
+		{component: credits, qty: 1314, monthly: 98.55, expected: -1}})
+	checkLines(t, est, "big", []want{{component: "instance hours", monthly: 232.14}, {component: "storage", monthly: 4.60}})
+	if a := est.Assumptions["urn:pulumi:dev::platform::aws:rds/instance:Instance::small cpuCredits"]; !strings.Contains(a, "unlimited mode only") || !strings.Contains(a, "expected case assumes no surplus") {
+		t.Errorf("RDS credit assumption %q", a)
+	}
+
+	// A burstable class without a baseline row is an error naming the row,
+	// never a silent zero.
+	m := model(t)
+	snap := m.Snapshot()
+	var rows []PriceRow
+	for _, p := range snap.Prices {
+		if p.Key != "rds.cpu-baseline.db.t4g.micro" {
+			rows = append(rows, p)
+		}
+	}
+	snap.Prices = rows
+	raw, _ := json.Marshal(snap)
+	m2, err := LoadSnapshot(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m2.Estimate([]inventory.Resource{res("aws:rds/instance:Instance", "small", map[string]any{"instanceClass": "db.t4g.micro", "engine": "postgres",
+		"multiAz": false, "allocatedStorage": 20.0, "storageType": "gp3"})}, DefaultUsage(), at)
+	var mp *MissingPriceError
+	if !errors.As(err, &mp) || mp.Key != "rds.cpu-baseline.db.t4g.micro" {
+		t.Errorf("missing baseline: err = %v", err)
 	}
 }

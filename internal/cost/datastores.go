@@ -36,6 +36,7 @@ func (e *estimator) rdsInstance(r *inventory.Resource) {
 	inst, ok := e.rate(r, fmt.Sprintf("rds.instance.%s.%s.%s", engine, class, az), "RDS instance class", fmt.Sprintf("%s %s %s", class, engine, az))
 	if ok {
 		e.add(r, "instance hours", e.u.HoursPerMonth, "hours", inst.Price, false)
+		e.rdsCredits(r, class, inst)
 	}
 
 	gb, gst := r.NumberAt("allocatedStorage")

@@ -20,6 +20,15 @@
 //	logs.ingest, logs.storage, cloudwatch.dashboard, cloudwatch.alarm.standard, cloudwatch.alarm.high-resolution
 //	kms.key, secretsmanager.secret, vpce.interface.hours (per AZ), vpce.interface.data
 //	budgets.action-budget-day, ecr.storage
+//	codebuild.linux.<small|medium|large>     CI runner build minutes (CodeBuild general1 compute)
+//	ec2.cpu-credits.<t2|t3|t3a|t4g>, rds.cpu-credits   surplus CPU credits per vCPU-hour (burstable classes in unlimited mode)
+//	ec2.cpu-baseline.<type>, rds.cpu-baseline.<class>  the baseline share of each vCPU of a burstable class (a ratio)
+//
+// Burstable classes (T family) in unlimited mode can bill surplus CPU
+// credits on top of their hours: the ceiling case prices the worst case
+// (every vCPU busy all month above the baseline), the expected case none.
+// RDS runs them unlimited always; EC2 nodes only when their launch does not
+// set standard credits (T3/T3a/T4g default to unlimited).
 //
 // eks_versions is the EKS support calendar: a cluster whose Kubernetes
 // version is past its end of standard support at the evaluation date pays
@@ -30,7 +39,8 @@
 // Usage-based parts come from the stack config key `platform:usage` (see
 // Usage and ParseUsage); defaults: hoursPerMonth 730, natDataGbPerGateway 50,
 // lbLcu 1, logIngestGb 5, logStoredGb 10, backupGbBeyondFree 0 (reported as
-// an explicit assumption), ecrStorageGb 10, endpointDataGb 10. Usage lines
+// an explicit assumption), ecrStorageGb 10, endpointDataGb 10,
+// ciRunnerMinutes 900 (per CodeBuild runner project). Usage lines
 // have UsageBased set, and every usage value used is in
 // Estimate.Assumptions: nothing usage-based is silently $0.
 //

@@ -293,6 +293,7 @@ func (e *estimator) managedNodeGroup(r *inventory.Resource) {
 		e.note(r, "diskSize", fmt.Sprintf("no launch template: %s GiB root volume per node (diskSize, EKS default 20), volume type assumed gp2 (the dearer of gp2/gp3)", num(size)))
 	}
 	e.priceNodes(r, "", it, n, vols)
+	e.nodeCredits(r, lt, hasLT, it, n)
 }
 
 // launchTemplateVolumes reads blockDeviceMappings[*].ebs of a launch

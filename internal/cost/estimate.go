@@ -245,6 +245,9 @@ func (e *estimator) price(r *inventory.Resource) {
 		e.monthly(r, "secret", "secretsmanager.secret", 1)
 	case "aws:ecr/repository:Repository":
 		e.ecrRepository(r)
+	// ci.go
+	case "aws:codebuild/project:Project":
+		e.codebuildProject(r)
 	case "aws:budgets/budget:Budget":
 		e.budget(r)
 	case "aws:budgets/budgetAction:BudgetAction":

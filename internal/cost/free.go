@@ -51,6 +51,10 @@ var freeTypes = map[string]string{
 	"aws:lambda/permission:Permission":                          "free",
 	"aws:cloudwatch/eventRule:EventRule":                        "rules on the default bus matching AWS service events are free (EventBridge pricing: AWS service events carry no charge)",
 	"aws:cloudwatch/eventTarget:EventTarget":                    "free (delivery to SNS is priced as SNS, within its free tier)",
+	"aws:codebuild/webhook:Webhook":                             "free (build minutes are priced on the project)",
+	"aws:codebuild/sourceCredential:SourceCredential":           "free",
+	"aws:codeconnections/connection:Connection":                 "CodeConnections connections are free",
+	"aws:codestarconnections/connection:Connection":             "CodeConnections connections are free",
 }
 
 // freePrefixes are whole families of free types.
@@ -118,6 +122,7 @@ func PricedTypes() []string {
 		"aws:cloudwatch/dashboard:Dashboard",
 		"aws:cloudwatch/metricAlarm:MetricAlarm",
 		"aws:ecr/repository:Repository",
+		"aws:codebuild/project:Project",
 		"kubernetes:core/v1:Service",
 	}
 	sort.Strings(out)

@@ -23,6 +23,10 @@ type Usage struct {
 	BackupGBBeyondFree  float64 `json:"backupGbBeyondFree"`  // RDS backup GB beyond the free 100 % of allocated storage, whole stack (split evenly across RDS instances)
 	ECRStorageGB        float64 `json:"ecrStorageGb"`        // GB stored in ECR, whole stack (split evenly across repositories)
 	EndpointDataGB      float64 `json:"endpointDataGb"`      // interface endpoint data per endpoint
+	// CIRunnerMinutes is the build minutes a CodeBuild-hosted CI runner
+	// project runs per month (per project): the deploy and preview jobs
+	// that reach the cluster from inside the VPC.
+	CIRunnerMinutes float64 `json:"ciRunnerMinutes"`
 }
 
 // Default usage values: a small dev stack. Every usage-based part has a
@@ -38,6 +42,9 @@ const (
 	DefaultBackupGBBeyondFree  = 0.0
 	DefaultECRStorageGB        = 10.0
 	DefaultEndpointDataGB      = 10.0
+	// DefaultCIRunnerMinutes: 30 deploys x 20 min (build the program and the
+	// image, preview, up) + 30 pull-request previews x 10 min, per stack.
+	DefaultCIRunnerMinutes = 900.0
 )
 
 // DefaultUsage returns the documented defaults.
@@ -51,6 +58,7 @@ func DefaultUsage() Usage {
 		BackupGBBeyondFree:  DefaultBackupGBBeyondFree,
 		ECRStorageGB:        DefaultECRStorageGB,
 		EndpointDataGB:      DefaultEndpointDataGB,
+		CIRunnerMinutes:     DefaultCIRunnerMinutes,
 	}
 }
 
@@ -117,6 +125,10 @@ var usageFields = []usageField{
 		}, false},
 	{"endpointDataGb", func(u Usage) float64 { return u.EndpointDataGB },
 		func(v float64) string { return fmt.Sprintf("%s GB per interface VPC endpoint per month", num(v)) }, false},
+	{"ciRunnerMinutes", func(u Usage) float64 { return u.CIRunnerMinutes },
+		func(v float64) string {
+			return fmt.Sprintf("%s build minutes per month per CodeBuild CI runner project (default: 30 deploys x 20 min + 30 pull-request previews x 10 min)", num(v))
+		}, false},
 }
 
 func usageKeys() []string {

@@ -103,6 +103,19 @@ func AWSOutputs(region, typ, id string, inputs resource.PropertyMap) resource.Pr
 	case "aws:lb/loadBalancer:LoadBalancer":
 		set("dnsName", id+"."+region+".elb.amazonaws.com")
 		set("arnSuffix", "app/"+id+"/"+ShortHash(id))
+		// The Route 53 zone of us-east-1's application load balancers.
+		set("zoneId", "Z35SXDOTRQ7X7K")
+	case "aws:lambda/function:Function":
+		out["arn"] = resource.NewPropertyValue(fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, AccountID, id))
+	case "aws:cloudwatch/eventRule:EventRule":
+		name := id
+		if n, ok := inputs["name"]; ok && n.IsString() {
+			name = n.StringValue()
+		}
+		out["arn"] = resource.NewPropertyValue(fmt.Sprintf("arn:aws:events:%s:%s:rule/%s", region, AccountID, name))
+	case "aws:budgets/budgetAction:BudgetAction":
+		h := HexID("budget-action/"+id, 16)
+		set("actionId", h[:8]+"-"+h[8:12]+"-"+h[12:16]+"-"+h[16:20]+"-"+h[20:])
 	case "aws:lb/targetGroup:TargetGroup":
 		set("arnSuffix", "targetgroup/"+id+"/"+ShortHash(id))
 	}

@@ -43,11 +43,12 @@ func filled(stack string) map[string]any {
 		host = "dev-api.tenantco.io"
 	}
 	return map[string]any{
-		"platform:accountId":                account,
-		"platform:certificateArn":           certArn,
-		"platform:serviceHostname":          host,
-		"platform:alertEmails":              []any{"platform-team@tenantco.io", "ceo@tenantco.io"},
-		"platform:clusterPublicAccessCidrs": []any{"198.18.10.0/24"},
+		"platform:accountId":                 account,
+		"platform:certificateArn":            certArn,
+		"platform:serviceHostname":           host,
+		"platform:alertEmails":               []any{"platform-team@tenantco.io", "ceo@tenantco.io"},
+		"platform:clusterPublicAccessCidrs":  []any{"198.18.10.0/24"},
+		"platform:runnerGithubCredentialArn": "arn:aws:codeconnections:us-east-1:" + account + ":connection/3b1f9c2e-7d4a-4e8b-a6c5-0f2d9e1b7a34",
 	}
 }
 

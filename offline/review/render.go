@@ -96,7 +96,14 @@ func (r *Report) writeBudgets(p *printer) {
 			n := inventory.Resource{Inputs: map[string]any{"n": list[i]}}
 			pct, _ := n.Number("n.threshold")
 			kind, _ := n.String("n.notificationType")
-			p.f("  alert at %s %% (%s) to the alerts topic\n", trimFloat(pct), strings.ToLower(kind))
+			to := "the alerts topic"
+			if topics := n.Strings("n.subscriberSnsTopicArns"); len(topics) == 1 {
+				to = "topic " + arnTail(topics[0])
+			}
+			if mails := n.Strings("n.subscriberEmailAddresses"); len(mails) > 0 {
+				to += fmt.Sprintf(" and %d email addresses", len(mails))
+			}
+			p.f("  alert at %s %% (%s) to %s\n", trimFloat(pct), strings.ToLower(kind), to)
 		}
 		for _, a := range r.Resources {
 			if a.Type != "aws:budgets/budgetAction:BudgetAction" {
@@ -118,7 +125,11 @@ func (r *Report) writeBudgets(p *printer) {
 			if f.Type == "aws:lambda/function:Function" {
 				ng, _ := f.String("environment.variables.NODEGROUP_NAME")
 				th, _ := f.String("environment.variables.THRESHOLD_PERCENT")
-				p.f("  breaker at %s %%: scale node group %s to zero (%s, on the alerts topic)\n", th, ng, f.Name)
+				topic, _ := f.String("environment.variables.EMERGENCY_TOPIC_ARN")
+				p.f("  breaker at %s %%: scale node group %s to zero (%s, on topic %s)\n", th, ng, f.Name, arnTail(topic))
+				if db, ok := f.String("environment.variables.DB_INSTANCE_ID"); ok {
+					p.f("  breaker at %s %%: keep %s stopped when RDS restarts it after 7 days, until the reset (%s)\n", th, db, f.Name)
+				}
 			}
 		}
 	}
@@ -198,3 +209,6 @@ func trimFloat(v float64) string {
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	return s
 }
+
+// arnTail is the last part of an ARN (a topic's name).
+func arnTail(arn string) string { return arn[strings.LastIndex(arn, ":")+1:] }

@@ -184,6 +184,11 @@ func (a *analyzer) AnalyzeStack(_ context.Context, req *pulumirpc.AnalyzeStackRe
 			add(*provider)
 		}
 		r.Parent = res.GetParent()
+		// Cross-resource rules link a role to its policies through them.
+		r.Dependencies = append(r.Dependencies[:0:0], res.GetDependencies()...)
+		for _, deps := range res.GetPropertyDependencies() {
+			r.Dependencies = append(r.Dependencies, deps.GetUrns()...)
+		}
 		add(r)
 	}
 	vs, err := rules.CheckStack(rs, s)

@@ -247,8 +247,12 @@ func TestPackMatchesEvaluate(t *testing.T) {
 		urn, typ, name, parent string
 		inputs, outputs        map[string]any
 		provider               bool
+		// deps are the engine's dependencies; propDeps go as property
+		// dependencies (both reach the pack in AnalyzeStack only).
+		deps, propDeps []string
 	}
 	eksURN := stackPrefix + "eks:index:Cluster::dev-eks"
+	runnerRole := stackPrefix + "aws:iam/role:Role::dev-runner"
 	stack := []res{
 		{urn: eksURN, typ: "eks:index:Cluster", name: "dev-eks", inputs: map[string]any{
 			"version": "1.34", "skipDefaultNodeGroup": true, "encryptionConfigKeyArn": kms,
@@ -269,6 +273,18 @@ func TestPackMatchesEvaluate(t *testing.T) {
 		{urn: stackPrefix + "aws:rds/instance:Instance::dev-db", typ: "aws:rds/instance:Instance", name: "dev-db", provider: true, inputs: db()},
 		{urn: stackPrefix + "aws:cloudwatch/logGroup:LogGroup::dev-logs", typ: "aws:cloudwatch/logGroup:LogGroup",
 			name: "dev-logs", inputs: map[string]any{"tags": map[string]any{"owner": "x"}}},
+		// The CI runner: its role is linked to the project and to its
+		// policy only through the engine's dependencies.
+		{urn: runnerRole, typ: "aws:iam/role:Role", name: "dev-runner", provider: true, inputs: map[string]any{
+			"assumeRolePolicy": `{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":"codebuild.amazonaws.com"}}]}`}},
+		{urn: stackPrefix + "aws:iam/rolePolicy:RolePolicy::dev-runner", typ: "aws:iam/rolePolicy:RolePolicy", name: "dev-runner",
+			provider: true, propDeps: []string{runnerRole}, inputs: map[string]any{"role": "dev-runner-1",
+				"policy": `{"Statement":[{"Effect":"Allow","Action":["logs:PutLogEvents","eks:*"],"Resource":"*"}]}`}},
+		{urn: stackPrefix + "aws:codebuild/project:Project::dev-runner", typ: "aws:codebuild/project:Project", name: "dev-runner",
+			provider: true, deps: []string{runnerRole}, inputs: map[string]any{"serviceRole": "arn:aws:iam::1:role/dev-runner-1",
+				"vpcConfig":   map[string]any{"vpcId": "vpc-1", "subnets": []any{"subnet-1"}, "securityGroupIds": []any{"sg-1"}},
+				"logsConfig":  map[string]any{"cloudwatchLogs": map[string]any{"status": "ENABLED", "groupName": "/aws/codebuild/dev-runner"}},
+				"environment": map[string]any{"type": "LINUX_CONTAINER", "computeType": "BUILD_GENERAL1_SMALL"}}},
 	}
 
 	// The offline review's view: inventory resources, as the mocks record them.
@@ -280,6 +296,7 @@ func TestPackMatchesEvaluate(t *testing.T) {
 		if r.provider {
 			x.Provider = provURN + "::provider-id"
 		}
+		x.Dependencies = append(append([]string{}, r.deps...), r.propDeps...)
 		inv = append(inv, x)
 	}
 	s, err := rules.ParseSettings(devConfig, time.Now())
@@ -314,9 +331,14 @@ func TestPackMatchesEvaluate(t *testing.T) {
 		if outputs == nil {
 			outputs = r.inputs
 		}
-		stackReq.Resources = append(stackReq.Resources, &pulumirpc.AnalyzerResource{
+		ar := &pulumirpc.AnalyzerResource{
 			Urn: r.urn, Type: r.typ, Name: r.name, Parent: r.parent, Properties: props(t, outputs), Provider: prov,
-		})
+			Dependencies: r.deps,
+		}
+		if len(r.propDeps) > 0 {
+			ar.PropertyDependencies = map[string]*pulumirpc.AnalyzerPropertyDependencies{"role": {Urns: r.propDeps}}
+		}
+		stackReq.Resources = append(stackReq.Resources, ar)
 	}
 	resp, err := c.AnalyzeStack(ctx, &stackReq)
 	if err != nil {
@@ -337,6 +359,11 @@ func TestPackMatchesEvaluate(t *testing.T) {
 	}
 	if len(only(gotDiags, "cost-ceiling")) == 0 || len(only(gotDiags, "required-tags")) == 0 || len(only(gotDiags, "eks-endpoint-restricted")) != 2 {
 		t.Errorf("the fixture should trip cost, tags and both EKS views:\n%v", gotDiags)
+	}
+	runner := only(gotDiags, "ci-runner-scoped")
+	if len(runner) != 2 || !strings.Contains(runner[0].msg+runner[1].msg, "allows eks:*") {
+		t.Errorf("the runner's role reaches the cluster (eks:*) and its logs go to no group of the stack: want both found through "+
+			"the engine's dependencies, got %v", runner)
 	}
 }
 

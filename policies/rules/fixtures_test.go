@@ -35,7 +35,9 @@ func awsRes(typ, name string, inputs map[string]any) inventory.Resource {
 }
 
 func settings(env string) Settings {
-	return Settings{Environment: env, CeilingUSD: 500, Usage: cost.DefaultUsage(), At: at}
+	// The dev stack's ceiling (platform:monthlyCeiling default): its RDS
+	// class's surplus CPU credits are in the ceiling case.
+	return Settings{Environment: env, CeilingUSD: 700, Usage: cost.DefaultUsage(), At: at}
 }
 
 // deleted marks a path to remove in with.
@@ -159,8 +161,9 @@ var (
 	})
 
 	goodLaunchTemplate = awsRes(typeLaunchTemplate, "dev-nodes-lt", map[string]any{
-		"name":            "dev-nodes-lt",
-		"metadataOptions": map[string]any{"httpTokens": "required", "httpPutResponseHopLimit": 2.0},
+		"name":                "dev-nodes-lt",
+		"metadataOptions":     map[string]any{"httpTokens": "required", "httpPutResponseHopLimit": 2.0},
+		"creditSpecification": map[string]any{"cpuCredits": "standard"},
 		"blockDeviceMappings": list(map[string]any{
 			"deviceName": "/dev/xvda",
 			"ebs":        map[string]any{"encrypted": "true", "volumeSize": 20.0, "volumeType": "gp3"},

@@ -155,7 +155,7 @@ var all = []Rule{
 	sgNoWorldIngress,
 	ebsEncrypted, ec2IMDSv2Required,
 	requiredTags, instanceClassAllowed, logGroupRetention,
-	k8sWorkloadNetwork,
+	k8sWorkloadNetwork, ciRunnerScoped, autoscalerIAMScoped,
 	costCeiling, platformConfig,
 }
 

@@ -45,6 +45,7 @@ func devStackFile(t *testing.T) []byte {
 		"dev-api.tenantco.example": "dev-api.tenantco.io",
 		"@tenantco.example":        "@tenantco.io",
 		"- 203.0.113.0/24":         "- 198.18.0.0/24",
+		"arn:aws:codeconnections:us-east-1:111122223333:connection/00000000-0000-0000-0000-000000000000": "arn:aws:codeconnections:us-east-1:210987654321:connection/7d3c2b1a-0e9f-4a8b-9c7d-6e5f4a3b2c1d",
 	} {
 		if !strings.Contains(s, old) {
 			t.Fatalf("Pulumi.dev.yaml no longer holds %q: update devStackFile", old)
@@ -81,14 +82,18 @@ func upDev(t *testing.T, withPack bool) (auto.Stack, *report) {
 		t.Fatalf("pulumi up (dev): result %q", res.Summary.Result)
 	}
 	devUp.stack = &s
+	checkClusterScaling(t)
 	return s, rep
 }
 
 // 1. The dev stack's program (stacks.Program, Pulumi.dev.yaml) under the real
 // CLI with the real policy pack: preview then up, zero mandatory violations,
 // the pack demonstrably ran (every resource analyzed, the stack policies,
-// cost-ceiling among them, passed), and the program's Kubernetes side is on
-// the API server with the tenant service Ready.
+// cost-ceiling among them, passed; after up also ci-runner-scoped and
+// autoscaler-iam-scoped, whose roles' policies are unknown in a preview),
+// and the program's Kubernetes side is on the API server: the tenant
+// service Ready, metrics-server and the Cluster Autoscaler accepted, Ready
+// and restricted-compliant (checkClusterScaling, in upDev).
 func TestDevStackPreviewAndUpWithPolicyPack(t *testing.T) {
 	devUp.Lock()
 	defer devUp.Unlock()
@@ -107,6 +112,11 @@ func TestDevStackPreviewAndUpWithPolicyPack(t *testing.T) {
 
 	_, rep = upDev(t, true)
 	checkCompliant(t, "up", rep)
+	for _, p := range []string{"ci-runner-scoped", "autoscaler-iam-scoped"} {
+		if !slices.Contains(rep.stackPassed, p) {
+			t.Errorf("up: stack policy %s did not pass (passed %v, failed %v)", p, rep.stackPassed, rep.stackFailed)
+		}
+	}
 	outs, err := s.Outputs(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -355,6 +355,10 @@ func newFake(t *testing.T, skip func(key string) bool) *fakeAPI {
 			f.add(product("AWSSecretsManager", "API Request", sku(), map[string]string{"usagetype": "USE1-AWSSecretsManager-APIRequest"}, "API Requests", 0.000005))
 		case k == "ecr.storage":
 			f.add(product("AmazonECR", "EC2 Container Registry", sku(), map[string]string{"usagetype": "USE1-TimedStorage-ByteHrs"}, "GB-Mo", p))
+		case strings.HasPrefix(k, "codebuild.linux."):
+			size := strings.TrimPrefix(k, "codebuild.linux.")
+			f.add(product("CodeBuild", "Compute", sku(), map[string]string{"usagetype": "USE1-Build-Min:Linux:g1." + size}, "Minutes", p))
+			f.add(product("CodeBuild", "Compute", sku(), map[string]string{"usagetype": "USE1-Build-Min:ARM:g1." + size}, "Minutes", p*0.68)) // decoy
 		}
 	}
 	return f

@@ -88,6 +88,17 @@ var manualKeys = map[string]string{
 	"rds.performance-insights":  "Performance Insights long-term retention is priced by retention months per vCPU; kept from the snapshot",
 	"budgets.action-budget-day": "AWS Budgets action pricing (62 free budget-days) is kept from the snapshot",
 	"elasticache.valkey-factor": "a ratio, not a price",
+	// Surplus CPU credits of burstable classes and their baselines (ratios):
+	// the Price List files them as CPU Credits products per OS and family, but
+	// the model needs only the Linux rate; kept from the snapshot.
+	"ec2.cpu-credits.t2": "surplus CPU credit rate, kept from the snapshot", "ec2.cpu-credits.t3": "surplus CPU credit rate, kept from the snapshot",
+	"ec2.cpu-credits.t3a": "surplus CPU credit rate, kept from the snapshot", "ec2.cpu-credits.t4g": "surplus CPU credit rate, kept from the snapshot",
+	"rds.cpu-credits":            "surplus CPU credit rate, kept from the snapshot",
+	"ec2.cpu-baseline.t2.medium": "a ratio, not a price", "ec2.cpu-baseline.t3.medium": "a ratio, not a price",
+	"ec2.cpu-baseline.t3.large": "a ratio, not a price", "ec2.cpu-baseline.t3.xlarge": "a ratio, not a price",
+	"ec2.cpu-baseline.t4g.medium": "a ratio, not a price", "ec2.cpu-baseline.t4g.large": "a ratio, not a price",
+	"rds.cpu-baseline.db.t4g.micro": "a ratio, not a price", "rds.cpu-baseline.db.t4g.small": "a ratio, not a price",
+	"rds.cpu-baseline.db.t4g.medium": "a ratio, not a price", "rds.cpu-baseline.db.t4g.large": "a ratio, not a price",
 }
 
 // specFor maps a prices.json key (see internal/cost/doc.go) to its query.
@@ -181,6 +192,12 @@ func specFor(key string) (spec, bool) {
 		return spec{service: "AWSSecretsManager", usage: "AWSSecretsManager-Secrets", filters: f("productFamily", "Secret")}, true
 	case key == "ecr.storage":
 		return spec{service: "AmazonECR", unit: "GB-Mo", usage: "TimedStorage-ByteHrs"}, true
+	case strings.HasPrefix(key, "codebuild.linux."):
+		// Build minutes of on-demand EC2 compute: usagetype
+		// USE1-Build-Min:Linux:g1.<size> (the product filter of Infracost's
+		// aws_codebuild_project, internal/resources/aws/codebuild_project.go).
+		size := strings.TrimPrefix(key, "codebuild.linux.")
+		return spec{service: "CodeBuild", usage: "Build-Min:Linux:g1." + size, filters: f("productFamily", "Compute")}, true
 	}
 	return spec{}, false
 }

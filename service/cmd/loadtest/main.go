@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -42,27 +43,56 @@ type config struct {
 	writeRatio                            float64
 	rate                                  float64
 	onboardWorkers                        int
+	databaseURL                           string
+	dbTenants                             int
+	tenantsInDB                           int // read from the database at start (-1: not known)
+	warmup                                time.Duration
+	watch                                 string
+	honorRetryAfter                       bool
+	maxOutstanding                        int
+	timeout                               time.Duration
+	cpuProfile                            string
 }
 
 func main() {
 	var c config
 	flag.StringVar(&c.url, "url", "http://127.0.0.1:8080", "tenantd base URL (loopback only)")
 	flag.StringVar(&c.admin, "admin-token", os.Getenv("ADMIN_TOKEN"), "admin token (default $ADMIN_TOKEN)")
-	flag.StringVar(&c.mode, "mode", "load", "load: users over tenants; onboard: onboarding latency at a tenant count")
+	flag.StringVar(&c.mode, "mode", "load", "load: users over tenants; onboard: onboarding latency at a tenant count; rolecache: PostgreSQL's cost of a tenant switch (SET ROLE) at the database's tenant count")
 	flag.StringVar(&c.tier, "tier", "enterprise", "tier of the tenants created")
 	flag.StringVar(&c.state, "state", "", "file keeping created tenants (JSON lines) so later runs reuse them")
 	flag.StringVar(&c.prefix, "prefix", "lt", "slug prefix of created tenants")
 	flag.IntVar(&c.tenants, "tenants", 100, "tenants to drive (created when missing)")
-	flag.IntVar(&c.users, "users", 10, "concurrent users")
+	flag.IntVar(&c.users, "users", 10, "concurrent users of the closed loop (-rate ignores it)")
 	flag.DurationVar(&c.duration, "duration", 15*time.Second, "load duration (max 10m)")
 	flag.Int64Var(&c.maxRequests, "max-requests", 5_000_000, "stop after this many requests")
 	flag.Float64Var(&c.writeRatio, "write-ratio", 0.2, "share of requests that create or delete items")
-	flag.Float64Var(&c.rate, "rate", 0, "load mode: total requests/s spread over the users (open loop; latency counts from each request's scheduled time, so falling behind shows); 0: closed loop, each user sends as fast as it gets answers")
+	flag.Float64Var(&c.rate, "rate", 0, "load mode: total requests/s spread over the users (open loop: requests leave on schedule whatever the answers; how late the tool itself sent them is reported as send_lag); 0: closed loop, each user sends as fast as it gets answers")
 	flag.IntVar(&c.existing, "existing", 0, "onboard mode: grow to this many tenants before sampling")
 	flag.IntVar(&c.samples, "samples", 100, "onboard mode: onboardings measured one at a time")
 	flag.IntVar(&c.onboardWorkers, "onboard-workers", 4, "concurrent onboardings while growing")
+	flag.StringVar(&c.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "tenantd's database (loopback only; default $DATABASE_URL): the tool reads the tenant count from it and, with -db-tenants, onboards tenants directly")
+	flag.DurationVar(&c.warmup, "warmup", 0, "load mode: run the same load this long first, not counted (fills caches and prepared statements)")
+	flag.StringVar(&c.watch, "watch", "", "load mode: name=pid[+],... processes whose CPU per request and peak RSS are reported ('+': with child processes, e.g. the PostgreSQL postmaster)")
+	flag.IntVar(&c.maxOutstanding, "max-outstanding", 10000, "open loop: requests in progress at most; a request due beyond that is not sent (counted as client_limited)")
+	flag.DurationVar(&c.timeout, "timeout", 30*time.Second, "client timeout of one request (then counted as a net error)")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the tool's own CPU profile to this file (the tool shares the cores it measures)")
+	flag.BoolVar(&c.honorRetryAfter, "honor-retry-after", true, "closed loop: after a shed response (503 overloaded) a user waits its Retry-After before the next request")
+	flag.IntVar(&c.dbTenants, "db-tenants", 0, "make the database hold this many active tenants before anything else, onboarding the missing ones directly with the service's own onboarding code (fast: 10,000 in well under a minute); 0: leave it")
 	flag.Parse()
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest: -cpuprofile:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(c); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -95,15 +125,40 @@ func run(c config) error {
 	if c.admin == "" {
 		return errors.New("-admin-token or ADMIN_TOKEN is required")
 	}
+	// Idle connections are kept up to the most that can be in use at once,
+	// so the tool never closes one only to dial another (connection churn
+	// costs the server more than the requests).
+	idle := c.users + 64
+	if c.rate > 0 {
+		idle = c.maxOutstanding + 64
+	}
 	cl := &client{base: strings.TrimRight(c.url, "/"), admin: c.admin, http: &http.Client{
-		Timeout:   30 * time.Second,
-		Transport: &http.Transport{MaxIdleConns: c.users + 64, MaxIdleConnsPerHost: c.users + 64, IdleConnTimeout: time.Minute},
+		Timeout:   c.timeout,
+		Transport: &http.Transport{MaxIdleConns: idle, MaxIdleConnsPerHost: idle, IdleConnTimeout: time.Minute},
 	}}
 	tenants, err := loadState(c.state)
 	if err != nil {
 		return err
 	}
+	c.tenantsInDB = -1
+	if c.dbTenants > 0 {
+		made, n, err := ensureDBTenants(context.Background(), c, c.dbTenants)
+		if err2 := saveState(c.state, made); err == nil {
+			err = err2
+		}
+		if err != nil {
+			return err
+		}
+		tenants = append(tenants, made...)
+		c.tenantsInDB = n
+	} else if c.databaseURL != "" {
+		if c.tenantsInDB, err = countDBTenants(context.Background(), c.databaseURL); err != nil {
+			return err
+		}
+	}
 	switch c.mode {
+	case "rolecache":
+		return roleCacheMode(c)
 	case "onboard":
 		return onboardMode(c, cl, tenants)
 	case "load":
@@ -130,7 +185,20 @@ type client struct {
 	http        *http.Client
 }
 
+// reply is one HTTP exchange as the load loop sees it.
+type reply struct {
+	status int
+	body   []byte
+	header http.Header
+	err    error
+}
+
 func (c *client) do(method, path, token string, body any) (int, []byte, error) {
+	r := c.call(method, path, token, body)
+	return r.status, r.body, r.err
+}
+
+func (c *client) call(method, path, token string, body any) reply {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -143,11 +211,11 @@ func (c *client) do(method, path, token string, body any) (int, []byte, error) {
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return reply{err: err}
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	return res.StatusCode, b, err
+	return reply{status: res.StatusCode, body: b, header: res.Header, err: err}
 }
 
 func (c *client) onboard(slug, tier string) (tenantRec, time.Duration, error) {
@@ -278,171 +346,6 @@ func onboardMode(c config, cl *client, tenants []tenantRec) error {
 	return saveState(c.state, made)
 }
 
-// ---- load ----
-
-type item struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-type stats struct {
-	lat       []time.Duration
-	codes     map[int]int
-	netErrs   int
-	crossTen  int // a response carried another tenant's data
-	foreignOK int // a foreign id answered other than 404
-}
-
-func loadMode(c config, cl *client, tenants []tenantRec) error {
-	fmt.Printf("load: %d users over %d tenants for %s (write ratio %.2f, rate %.0f/s; 0 = closed loop)\n", c.users, len(tenants), c.duration, c.writeRatio, c.rate)
-	// Seed: one item per tenant so reads have something to find; foreign
-	// probes use other tenants' seeded ids.
-	seeded := make([][]string, len(tenants))
-	var swg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for i, t := range tenants {
-		swg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer swg.Done()
-			defer func() { <-sem }()
-			st, b, err := cl.do("POST", "/v1/items", t.Key, map[string]any{"name": t.Slug + ":seed", "data": map[string]int{"n": i}})
-			var it item
-			if err == nil && st == 201 && json.Unmarshal(b, &it) == nil {
-				seeded[i] = []string{it.ID}
-			}
-		}()
-	}
-	swg.Wait()
-
-	deadline := time.Now().Add(c.duration)
-	var total atomic.Int64
-	all := make([]*stats, c.users)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for u := range c.users {
-		st := &stats{codes: map[int]int{}}
-		all[u] = st
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(u), uint64(time.Now().UnixNano())))
-			mine := map[int][]string{}
-			var interval time.Duration
-			next := start
-			if c.rate > 0 {
-				interval = time.Duration(float64(c.users) / c.rate * float64(time.Second))
-				next = start.Add(time.Duration(rng.Int64N(int64(interval) + 1)))
-			}
-			for time.Now().Before(deadline) && total.Add(1) <= c.maxRequests {
-				sched := time.Now()
-				if c.rate > 0 {
-					if d := time.Until(next); d > 0 {
-						time.Sleep(d)
-					}
-					sched, next = next, next.Add(interval)
-					if !sched.Before(deadline) {
-						break
-					}
-				}
-				ti := rng.IntN(len(tenants))
-				t := tenants[ti]
-				ids := append(mine[ti], seeded[ti]...)
-				op := rng.Float64()
-				var code int
-				var body []byte
-				var err error
-				t0 := sched
-				switch {
-				case op < c.writeRatio*0.7:
-					code, body, err = cl.do("POST", "/v1/items", t.Key, map[string]any{"name": fmt.Sprintf("%s:%d", t.Slug, rng.IntN(1e9)), "data": map[string]any{"u": u}})
-					if code == 201 {
-						var it item
-						if json.Unmarshal(body, &it) == nil {
-							if !strings.HasPrefix(it.Name, t.Slug+":") {
-								st.crossTen++
-							}
-							if len(mine[ti]) < 20 {
-								mine[ti] = append(mine[ti], it.ID)
-							}
-						}
-					}
-				case op < c.writeRatio && len(mine[ti]) > 0:
-					id := mine[ti][len(mine[ti])-1]
-					mine[ti] = mine[ti][:len(mine[ti])-1]
-					code, _, err = cl.do("DELETE", "/v1/items/"+id, t.Key, nil)
-				case op < c.writeRatio+0.05 && len(tenants) > 1:
-					// foreign probe: another tenant's id must be 404
-					oi := (ti + 1 + rng.IntN(len(tenants)-1)) % len(tenants)
-					if len(seeded[oi]) == 0 {
-						continue
-					}
-					code, _, err = cl.do("GET", "/v1/items/"+seeded[oi][0], t.Key, nil)
-					if err == nil && code != 404 && code != 429 {
-						st.foreignOK++
-					}
-				case op < 0.4 || len(ids) == 0:
-					code, body, err = cl.do("GET", "/v1/items", t.Key, nil)
-					if code == 200 {
-						var l struct{ Items []item }
-						if json.Unmarshal(body, &l) == nil {
-							for _, it := range l.Items {
-								if !strings.HasPrefix(it.Name, t.Slug+":") {
-									st.crossTen++
-								}
-							}
-						}
-					}
-				default:
-					code, body, err = cl.do("GET", "/v1/items/"+ids[rng.IntN(len(ids))], t.Key, nil)
-					if code == 200 {
-						var it item
-						if json.Unmarshal(body, &it) == nil && !strings.HasPrefix(it.Name, t.Slug+":") {
-							st.crossTen++
-						}
-					}
-				}
-				st.lat = append(st.lat, time.Since(t0))
-				if err != nil {
-					st.netErrs++
-					continue
-				}
-				st.codes[code]++
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	var lat []time.Duration
-	codes := map[int]int{}
-	var netErrs, cross, foreign int
-	for _, s := range all {
-		lat = append(lat, s.lat...)
-		for k, v := range s.codes {
-			codes[k] += v
-		}
-		netErrs += s.netErrs
-		cross += s.crossTen
-		foreign += s.foreignOK
-	}
-	var keys []int
-	for k := range codes {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
-	var cs []string
-	for _, k := range keys {
-		cs = append(cs, fmt.Sprintf("%d:%d", k, codes[k]))
-	}
-	fmt.Printf("RESULT load rate=%.0f users=%d tenants=%d requests=%d elapsed=%s throughput=%.0f req/s %s codes={%s} net_errors=%d cross_tenant=%d foreign_id_not_404=%d\n",
-		c.rate, c.users, len(tenants), len(lat), elapsed.Round(time.Millisecond), float64(len(lat))/elapsed.Seconds(), summary(lat),
-		strings.Join(cs, " "), netErrs, cross, foreign)
-	if cross > 0 || foreign > 0 {
-		return fmt.Errorf("ISOLATION FAILURE: %d cross-tenant responses, %d foreign ids answered", cross, foreign)
-	}
-	return nil
-}
-
 func summary(lat []time.Duration) string {
 	if len(lat) == 0 {
 		return "n=0"
@@ -452,5 +355,3 @@ func summary(lat []time.Duration) string {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
 	return fmt.Sprintf("p50=%s p95=%s p99=%s max=%s", ms(p(.50)), ms(p(.95)), ms(p(.99)), ms(lat[len(lat)-1]))
 }
-
-var _ = context.Background

@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	_ "net/http/pprof" // served only on PPROF_ADDR (DefaultServeMux), never on LISTEN_ADDR
 	"os"
@@ -137,6 +138,13 @@ func serve(ctx context.Context, _ []string) error {
 		return err
 	}
 	defer db.Close()
+	if postgres.BenchNoScope {
+		host, _, _ := net.SplitHostPort(cfg.ListenAddr)
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return fmt.Errorf("LISTEN_ADDR: this binary is a benchmark build without tenant isolation (-tags benchnoscope) and only serves a loopback address, e.g. 127.0.0.1:8080")
+		}
+		log.Warn("BENCHMARK BUILD (-tags benchnoscope): tenant requests skip the role/search_path switch; never deploy this binary")
+	}
 	tenants := postgres.NewTenantService(db, cfg.AdminToken)
 	tenants.RetentionDir = cfg.RetentionDir
 	rep, err := tenants.Reconcile(ctx)
@@ -150,6 +158,11 @@ func serve(ctx context.Context, _ []string) error {
 	breaker := postgres.NewBreakerStore(db)
 	carryOverBreakerLevel(ctx, log, rdb, cfg.RedisKeyPrefix, breaker)
 
+	adm := thttp.DefaultAdmission(int(cfg.DBMaxConns))
+	if cfg.MaxInFlight > 0 {
+		adm.MaxInFlight, adm.MaxQueue = cfg.MaxInFlight, 2*cfg.MaxInFlight
+	}
+	adm.MaxWait = cfg.AdmissionMaxWait
 	srv := &thttp.Server{
 		Tenants:      tenants,
 		Items:        postgres.NewItemService(db),
@@ -160,7 +173,10 @@ func serve(ctx context.Context, _ []string) error {
 		StripeSecret: cfg.StripeSecret,
 		PriceTiers:   cfg.StripePriceTiers,
 		SNS:          &sns.Verifier{Topics: cfg.SNSTopicARNs},
+		SNSConfirmer: &sns.Confirmer{},
+		BudgetName:   cfg.SNSBudgetName,
 		Logger:       log,
+		Admission:    adm,
 		Ready: func(ctx context.Context) map[string]error {
 			return map[string]error{"postgres": db.Ping(ctx), "redis": rdb.Ping(ctx).Err()}
 		},
@@ -182,9 +198,14 @@ func serve(ctx context.Context, _ []string) error {
 	if cfg.HeartbeatURL != "" {
 		go heartbeat(ctx, log, cfg.HeartbeatURL, srv.Ready)
 	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	ln = thttp.ConnLimitListener(ln, cfg.MaxConnections, srv.Registry)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("tenantd listening", "addr", cfg.ListenAddr)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("tenantd listening", "addr", cfg.ListenAddr, "max_connections", cfg.MaxConnections, "max_in_flight", adm.MaxInFlight, "max_queue", adm.MaxQueue, "admission_max_wait", adm.MaxWait.String())
 	select {
 	case err := <-errc:
 		return err

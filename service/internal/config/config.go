@@ -31,6 +31,7 @@ type Config struct {
 	StripeSecret      string
 	StripePriceTiers  map[string]tenant.Tier
 	SNSTopicARNs      []string
+	SNSBudgetName     string
 	HeartbeatURL      string
 	LogLevel          slog.Level
 	TierLimits        map[tenant.Tier]tenant.Limits
@@ -39,6 +40,15 @@ type Config struct {
 	PprofAddr         string
 	AuthFailureLimits tenant.AuthFailureLimits
 	TrustedProxyHops  int
+	// MaxInFlight bounds the API requests worked on at once (admission
+	// control); 0 means derived from DBMaxConns (half of it).
+	MaxInFlight int
+	// AdmissionMaxWait is the longest an API request waits for a slot
+	// before it is refused with 503 overloaded.
+	AdmissionMaxWait time.Duration
+	// MaxConnections bounds the client connections served at once; one
+	// more is answered 503 overloaded and closed (memory per connection).
+	MaxConnections int
 }
 
 var topicRE = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
@@ -84,6 +94,23 @@ func Load(getenv func(string) string) (Config, error) {
 	} else {
 		c.DBMaxConnLifetime = d
 	}
+	if v := get("MAX_IN_FLIGHT", ""); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 10000 {
+			bad("MAX_IN_FLIGHT", "must be an integer from 1 to 10000, or unset for DB_MAX_CONNS/2")
+		} else {
+			c.MaxInFlight = n
+		}
+	}
+	if n, err := strconv.Atoi(get("MAX_CONNECTIONS", "2048")); err != nil || n < 16 || n > 100000 {
+		bad("MAX_CONNECTIONS", "must be an integer from 16 to 100000 (default 2048)")
+	} else {
+		c.MaxConnections = n
+	}
+	if d, err := time.ParseDuration(get("ADMISSION_MAX_WAIT", "100ms")); err != nil || d < 0 || d > 10*time.Second {
+		bad("ADMISSION_MAX_WAIT", "must be a Go duration from 0s to 10s (default 100ms)")
+	} else {
+		c.AdmissionMaxWait = d
+	}
 	if c.RedisAddr == "" {
 		bad("REDIS_ADDR", "required; set it to host:port, e.g. 127.0.0.1:6379")
 	} else if _, port, ok := strings.Cut(c.RedisAddr, ":"); !ok || port == "" {
@@ -127,6 +154,13 @@ func Load(getenv func(string) string) (Config, error) {
 				continue
 			}
 			c.SNSTopicARNs = append(c.SNSTopicARNs, arn)
+		}
+	}
+	if v := get("SNS_BUDGET_NAME", ""); v != "" {
+		if len(v) > 100 || strings.ContainsAny(v, ":\\") || strings.Contains(v, "/action/") {
+			bad("SNS_BUDGET_NAME", "%q is not an AWS budget name: 1-100 characters, no colon, no backslash, no /action/", v)
+		} else {
+			c.SNSBudgetName = v
 		}
 	}
 	if c.HeartbeatURL != "" {

@@ -154,7 +154,11 @@ const tenantdRSSBoundMiB = 128
 // documented page bound, every traversal returns each item once, and the
 // process's peak resident memory stays under tenantdRSSBoundMiB.
 func TestAttack_AmplificationAndLists(t *testing.T) {
-	p := startTenantd(t, "TIER_LIMITS=pro=rate:1000000,burst:1000000")
+	// All 16 list clients in flight at once (the admission default,
+	// DB_MAX_CONNS/2 = 8 with a 100 ms queue, would shed some with 503 on a
+	// loaded machine): the memory bound holds for the worst case, not for
+	// whatever the gate let through.
+	p := startTenantd(t, "TIER_LIMITS=pro=rate:1000000,burst:1000000", "MAX_IN_FLIGHT=16", "ADMISSION_MAX_WAIT=10s")
 	a := p.onboard("amplify", tenant.TierPro)
 	for _, data := range []string{
 		numList("1e300", 10600), numList("-1E+300", 8000), numList("1e-300", 9100), numList("0.0e-300", 7100),
@@ -364,7 +368,7 @@ func TestAttack_DatabaseDown(t *testing.T) {
 
 // TestAttack_ParallelDeletes: 40 parallel DELETEs of one tenant (32 of 40
 // were 500 "schema does not exist"): at least one 204, every other answer
-// 204 or 404, never 5xx; afterwards the tenant, its schema and its role are
+// 204, 404 or the admin gate's 503 overloaded, never another 5xx; afterwards the tenant, its schema and its role are
 // gone, and with a retention directory exactly one dump was written.
 func TestAttack_ParallelDeletes(t *testing.T) {
 	for _, retention := range []bool{false, true} {
@@ -388,13 +392,18 @@ func TestAttack_ParallelDeletes(t *testing.T) {
 						mu.Lock()
 						codes[r.Status]++
 						mu.Unlock()
-						if r.Status >= 500 {
+						// The admin gate (admission.go: 8 in flight, 16
+						// queued) sheds the rest with 503 overloaded before
+						// any work: a designed refusal, not a race. Any other
+						// 5xx is one.
+						shed := r.Status == http.StatusServiceUnavailable && strings.Contains(string(r.Body), `"overloaded"`)
+						if r.Status >= 500 && !shed {
 							t.Errorf("parallel DELETE: %d %s", r.Status, r.Body)
 						}
 					}()
 				}
 				wg.Wait()
-				if codes[204] < 1 || codes[204]+codes[404] != 40 {
+				if codes[204] < 1 || codes[204]+codes[404]+codes[503] != 40 {
 					t.Fatalf("40 parallel DELETEs answered %v", codes)
 				}
 				expect(t, e.do("GET", "/v1/tenants/"+c.ID, adminToken, nil), 404, "not_found")

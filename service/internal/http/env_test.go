@@ -36,6 +36,10 @@ type envOpts struct {
 	stripe     string
 	priceTiers map[string]tenant.Tier
 	sns        *sns.Verifier
+	// snsConfirmer confirms subscriptions (the harness's reaches a local
+	// HTTPS stand-in for SNS); budgetName is SNS_BUDGET_NAME.
+	snsConfirmer *sns.Confirmer
+	budgetName   string
 	// wrapLimiter, when set, wraps the real Redis limiter (e.g. to record
 	// each decision's time for the GCRA check).
 	wrapLimiter func(tenant.RateLimiter) tenant.RateLimiter
@@ -54,6 +58,14 @@ type envOpts struct {
 	// replicaOf, when set, makes this server another replica of that one:
 	// the same database, Redis and key prefix, its own pools and caches.
 	replicaOf *env
+	// wrapItems, when set, wraps the real item store (e.g. to hold requests
+	// in flight).
+	wrapItems func(tenant.ItemService) tenant.ItemService
+	// admission sizes the API gate; default: large enough that no test
+	// meant for something else is ever shed.
+	admission *thttp.Admission
+	// logs, when set, receives the server's log (JSON, debug level).
+	logs io.Writer
 }
 
 type env struct {
@@ -86,6 +98,14 @@ func newEnv(t testing.TB, o envOpts) *env {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	srvLog := log
+	if o.logs != nil {
+		srvLog = slog.New(slog.NewJSONHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	adm := thttp.Admission{MaxInFlight: 1024, MaxQueue: 1024, MaxWait: time.Minute}
+	if o.admission != nil {
+		adm = *o.admission
+	}
 	if o.maxConns == 0 {
 		o.maxConns = 8
 	}
@@ -126,11 +146,16 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.wrapTenants != nil {
 		tenants = o.wrapTenants(tenants)
 	}
+	var items tenant.ItemService = postgres.NewItemService(db)
+	if o.wrapItems != nil {
+		items = o.wrapItems(items)
+	}
 	srv := &thttp.Server{
-		Tenants: tenants, Items: postgres.NewItemService(db), AuthFailureLimits: afl,
+		Tenants: tenants, Items: items, AuthFailureLimits: afl, Admission: adm,
 		Limiter: limiter, Breaker: e.breaker,
 		Limits: lim, AdminToken: adminToken, StripeSecret: o.stripe, PriceTiers: o.priceTiers, SNS: o.sns,
-		Logger: log,
+		SNSConfirmer: o.snsConfirmer, BudgetName: o.budgetName,
+		Logger: srvLog,
 		Ready: func(ctx context.Context) map[string]error {
 			return map[string]error{"postgres": db.Ping(ctx), "redis": rdb.Ping(ctx).Err()}
 		},
@@ -371,4 +396,22 @@ func (p *tcpProxy) up() {
 		p.t.Fatalf("proxy listen again on %s: %v", p.addr, err)
 	}
 	p.serve(l)
+}
+
+// syncBuffer is a log sink the server and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -104,10 +104,15 @@ func (s *Server) stripeHook(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": status, "tier": string(tier)})
 }
 
-// snsHook receives AWS Budgets alerts through SNS. Only verified messages from
-// SNS_TOPIC_ARN count. Alerts only raise the level (SNS does not order
-// deliveries); forecasted alerts raise it to warn at most. Lowering is done
-// with POST /v1/breaker.
+// snsHook receives the alerts topics through SNS. Only verified messages of
+// SNS_TOPIC_ARN count. A SubscriptionConfirmation is confirmed by the
+// service itself (SNS delivers nothing until it is); one for another topic
+// is refused and logged. Of the notifications, only AWS Budgets cost
+// notifications change anything; everything else on the topic (alarms, RDS
+// events, the daily cost report, the dev breaker function's notices) is
+// acknowledged and ignored, so SNS does not retry it. Alerts only raise the
+// level (SNS does not order deliveries); forecasted alerts raise it to warn
+// at most. Lowering is done with POST /v1/breaker.
 func (s *Server) snsHook(w http.ResponseWriter, r *http.Request) {
 	if s.SNS == nil || len(s.SNS.Topics) == 0 {
 		s.error(w, r, tenant.Errorf(tenant.EUNAVAILABLE, "SNS hook not configured (SNS_TOPIC_ARN)"))
@@ -120,29 +125,44 @@ func (s *Server) snsHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.SNS.Verify(r.Context(), &m); err != nil {
-		s.Logger.Warn("rejected SNS message", "topic", m.TopicArn, "err", err)
+		if m.Type == "SubscriptionConfirmation" && errors.Is(err, sns.ErrTopicNotAccepted) {
+			s.Logger.Warn("refused SNS subscription confirmation: topic is not one of SNS_TOPIC_ARN", "topic", m.TopicArn, "message_id", m.MessageID)
+		} else {
+			s.Logger.Warn("rejected SNS message", "type", m.Type, "topic", m.TopicArn, "err", err)
+		}
 		s.error(w, r, tenant.Errorf(tenant.EFORBIDDEN, "SNS message not verified"))
 		return
 	}
 	switch m.Type {
 	case "SubscriptionConfirmation":
-		// Confirming is an operator step: visit the URL (we never fetch it).
-		s.Logger.Warn("SNS subscription confirmation received; confirm by visiting SubscribeURL", "topic", m.TopicArn, "subscribe_url", m.SubscribeURL)
-		writeJSON(w, http.StatusOK, map[string]string{"status": "logged"})
+		arn, err := s.SNSConfirmer.Confirm(r.Context(), &m)
+		if err != nil {
+			s.Logger.Warn("SNS subscription not confirmed", "topic", m.TopicArn, "message_id", m.MessageID, "err", err)
+			s.error(w, r, tenant.Unavailable("subscription could not be confirmed; SNS retries", err))
+			return
+		}
+		s.Logger.Info("SNS subscription confirmed", "topic", m.TopicArn, "subscription", arn)
+		writeJSON(w, http.StatusOK, map[string]string{"status": "confirmed", "subscription": arn})
 		return
 	case "UnsubscribeConfirmation":
+		// Re-subscribing is a deploy's job (pulumi up), not a message's.
 		s.Logger.Warn("SNS unsubscribe confirmation received", "topic", m.TopicArn)
 		writeJSON(w, http.StatusOK, map[string]string{"status": "logged"})
 		return
 	}
-	alert, err := sns.ParseBudgetAlert(m.Message)
+	alert, err := sns.ParseBudgetNotification(m.Message)
 	if err != nil {
-		s.Logger.Warn("SNS notification is not a budget alert", "message_id", m.MessageID)
-		s.error(w, r, tenant.Errorf(tenant.EINVALID, "notification has no budget threshold"))
+		s.Logger.Info("SNS notification is not a budget alert; ignored", "topic", m.TopicArn, "message_id", m.MessageID, "subject", m.Subject, "why", err)
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ignored"})
+		return
+	}
+	if s.BudgetName != "" && alert.BudgetName != s.BudgetName {
+		s.Logger.Warn("budget alert for another budget; ignored", "topic", m.TopicArn, "budget", alert.BudgetName, "want", s.BudgetName)
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ignored"})
 		return
 	}
 	want := tenant.BreakerLevelForPercent(alert.Percent)
-	if alert.Forecasted && want > tenant.BreakerWarn {
+	if alert.Forecasted() && want > tenant.BreakerWarn {
 		want = tenant.BreakerWarn
 	}
 	cur, err := s.Breaker.Level(r.Context())
@@ -157,5 +177,6 @@ func (s *Server) snsHook(w http.ResponseWriter, r *http.Request) {
 		}
 		cur = want
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"level": cur.String(), "threshold_percent": alert.Percent})
+	s.Logger.Info("budget alert", "budget", alert.BudgetName, "alert_type", alert.AlertType, "threshold_percent", alert.Percent, "level", cur.String())
+	writeJSON(w, http.StatusOK, map[string]any{"level": cur.String(), "threshold_percent": alert.Percent, "alert_type": alert.AlertType})
 }

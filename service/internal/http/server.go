@@ -37,9 +37,17 @@ type Server struct {
 	PriceTiers   map[string]tenant.Tier
 	// SNS budget-alert hook; disabled (503) when nil or without topics.
 	SNS *sns.Verifier
+	// BudgetName, when set, is the one AWS budget whose alerts set the
+	// level (SNS_BUDGET_NAME); alerts of any other budget are ignored.
+	BudgetName string
+	// SNSConfirmer confirms the service's subscriptions to those topics;
+	// nil: one with the default client (HTTPS to SNS, no redirects).
+	SNSConfirmer *sns.Confirmer
 	// Ready checks PostgreSQL and Redis for /readyz.
 	Ready  func(ctx context.Context) map[string]error
 	Logger *slog.Logger
+	// Admission sizes the API's admission gate (admission.go); zero: DefaultAdmission(0).
+	Admission Admission
 
 	// AuthFailureLimits bound lookups of API keys this replica has not seen
 	// valid (authguard.go); zero: tenant.DefaultAuthFailureLimits.
@@ -51,6 +59,7 @@ type Server struct {
 	Registry *prometheus.Registry
 	metrics  *metrics
 	guard    *authGuard
+	gates    *gates
 	adminSum [32]byte
 }
 
@@ -71,6 +80,10 @@ func (s *Server) Handler() http.Handler {
 		s.AuthFailureLimits = tenant.DefaultAuthFailureLimits()
 	}
 	s.guard = newAuthGuard(s.Limiter, s.AuthFailureLimits)
+	s.gates = s.newGates()
+	if s.SNSConfirmer == nil {
+		s.SNSConfirmer = &sns.Confirmer{}
+	}
 
 	r := chi.NewRouter()
 	r.Use(s.instrument, s.recoverer)
@@ -80,14 +93,19 @@ func (s *Server) Handler() http.Handler {
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody(tenant.Errorf("method_not_allowed", "method not allowed")))
 	})
-	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	// Admission (admission.go) runs first in every group, after routing so
+	// metrics keep the route, and before anything touches PostgreSQL or Redis.
+	r.Group(func(r chi.Router) {
+		r.Use(s.admit(s.gates.ops))
+		r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		})
+		r.Get("/readyz", s.readyz)
+		r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	})
-	r.Get("/readyz", s.readyz)
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 
 	r.Group(func(r chi.Router) {
-		r.Use(s.requireAdmin)
+		r.Use(s.admit(s.gates.admin), s.requireAdmin)
 		r.Post("/v1/tenants", s.createTenant)
 		r.Get("/v1/tenants/{id}", s.getTenant)
 		r.Patch("/v1/tenants/{id}", s.patchTenant)
@@ -95,11 +113,14 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/v1/breaker", s.getBreaker)
 		r.Post("/v1/breaker", s.setBreaker)
 	})
-	r.Post("/v1/breaker/sns", s.snsHook)
-	r.Post("/v1/billing/stripe", s.stripeHook)
+	r.Group(func(r chi.Router) {
+		r.Use(s.admit(s.gates.admin))
+		r.Post("/v1/breaker/sns", s.snsHook)
+		r.Post("/v1/billing/stripe", s.stripeHook)
+	})
 
 	r.Group(func(r chi.Router) {
-		r.Use(s.requireTenant)
+		r.Use(s.admit(s.gates.api), s.requireTenant)
 		r.Post("/v1/items", s.createItem)
 		r.Get("/v1/items", s.listItems)
 		r.Get("/v1/items/{id}", s.getItem)
@@ -147,6 +168,7 @@ var statusByCode = map[string]int{
 	tenant.EPAUSED:       http.StatusServiceUnavailable,
 	tenant.EREADONLY:     http.StatusServiceUnavailable,
 	tenant.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	tenant.EOVERLOADED:   http.StatusServiceUnavailable,
 }
 
 type errorJSON struct {
@@ -171,6 +193,9 @@ const defaultRetryAfter = "2"
 // error writes err as JSON; internal errors are logged and never shown,
 // unavailability is logged with its cause. Every 503 carries Retry-After.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	if s.clientGone(w, r, err) {
+		return
+	}
 	code := tenant.ErrorCode(err)
 	status, ok := statusByCode[code]
 	if !ok {
@@ -293,6 +318,9 @@ func (s *Server) requireTenant(next http.Handler) http.Handler {
 		}
 		s.guard.good.put(hash)
 		level, err := s.Breaker.Level(r.Context())
+		if err != nil && s.clientGone(w, r, err) {
+			return
+		}
 		if err != nil {
 			s.metrics.rateDecisions.WithLabelValues(string(p.Tier), "error").Inc()
 			s.error(w, r, tenant.Unavailable("limits cannot be checked right now; retry later", err))
@@ -300,6 +328,9 @@ func (s *Server) requireTenant(next http.Handler) http.Handler {
 		}
 		lim := s.Limits[p.Tier].Effective(p.Tier, level)
 		d, err := s.Limiter.Allow(r.Context(), p.TenantID, lim)
+		if err != nil && s.clientGone(w, r, err) {
+			return
+		}
 		if err != nil {
 			s.metrics.rateDecisions.WithLabelValues(string(p.Tier), "error").Inc()
 			w.Header().Set("Retry-After", "1")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantco/platform/service/internal/tenant"
@@ -84,6 +85,17 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	// set_config ran, against the wrong search_path.
 	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	cfg.ConnConfig.RuntimeParams["application_name"] = "tenantd"
+	// A cancelled context (the HTTP client went away) cancels the query and
+	// keeps the connection. pgx's default instead sets a past deadline on the
+	// socket, which closes the connection; at 10,000 tenants every new
+	// connection costs PostgreSQL ~0.35 s of CPU before its first SET ROLE
+	// (BENCHMARKS.md, "Where the cost grows with the tenant count"), so
+	// closing connections on client timeouts turned an overload into a
+	// collapse.
+	cfg.ConnConfig.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc,
+			CancelRequestDelay: cancelRequestDelay, DeadlineDelay: cancelDeadlineDelay}
+	}
 	// Backstop: nothing sets session state, but if anything ever did, it must
 	// not reach the next borrower. RESET ALL does not reset role. Skipped only
 	// for connections marked clean by sendTenant (a fixed-SQL tenant batch
@@ -108,7 +120,15 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	for range nShards {
 		sc := cfg.Copy()
 		sc.MaxConns = max(1, o.MaxConns/int32(nShards))
-		sc.MinConns = 1 // opened in the background at start
+		// Tenant connections are opened at start (in the background) and
+		// never closed for being idle, only at MaxConnLifetime: each new
+		// backend rebuilds its role-membership cache, O(tenants²) in
+		// PostgreSQL (~0.35 s at 10,000 tenants), and re-prepares its
+		// tenant statements. AfterConnect pays the first part before the
+		// connection serves a request.
+		sc.MinConns = sc.MaxConns
+		sc.MaxConnIdleTime = o.MaxConnLifetime
+		sc.AfterConnect = warmRoleMembership
 		// Each (connection, tenant, statement) runs only a few times per
 		// minute, so PostgreSQL's default (custom plans for the first five
 		// executions) would still plan almost every call. The tenant
@@ -142,6 +162,37 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// How a cancelled context stops a query (see BuildContextWatcherHandler in
+// Open). A query that ends within cancelRequestDelay of the cancellation
+// (nearly all of ours take about a millisecond) finishes normally and no
+// cancel request is sent: a cancel request costs PostgreSQL a process fork.
+// A longer one is cancelled (SQLSTATE 57014) and the connection stays
+// usable; only a server that does not answer within cancelDeadlineDelay
+// loses the connection.
+const (
+	cancelRequestDelay  = 100 * time.Millisecond
+	cancelDeadlineDelay = 5 * time.Second
+)
+
+// warmRolesSQL makes a new backend build its role-membership cache: the
+// first SET ROLE of a session computes every role the login role is a member
+// of, which with one role per tenant is quadratic in the number of tenants.
+// 'none' (no tenant yet) is RESET ROLE and checks nothing.
+const warmRolesSQL = `SELECT set_config('role', coalesce((SELECT schema_name FROM tenantd.tenants WHERE status = 'active' LIMIT 1), 'none'), true)`
+
+// warmRoleMembership runs warmRolesSQL in a transaction it rolls back. The
+// statement is best effort: its failure (no control schema yet, a tenant
+// dropped meanwhile) only means the first tenant batch pays the cost
+// instead. A connection that cannot begin or roll back is refused.
+func warmRoleMembership(ctx context.Context, c *pgx.Conn) error {
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	_, _ = tx.Exec(ctx, warmRolesSQL)
+	return tx.Rollback(ctx)
 }
 
 // Close closes the pool.

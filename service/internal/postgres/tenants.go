@@ -76,14 +76,7 @@ func (s *TenantService) Create(ctx context.Context, req tenant.CreateRequest, id
 		return nil, false, tenant.FieldError("Idempotency-Key", "Idempotency-Key is longer than 255 bytes")
 	}
 	reqHash := sha256.Sum256([]byte(req.Slug + "\x00" + string(req.Tier)))
-	id := tenant.NewID()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	c := &tenant.Created{
-		Tenant: tenant.Tenant{ID: id, Slug: req.Slug, Tier: req.Tier, Schema: tenant.SchemaName(id),
-			Status: tenant.StatusActive, SchemaVersion: LatestVersion(), CreatedAt: now, UpdatedAt: now},
-		APIKey: tenant.NewAPIKey(),
-	}
-	keyHash, _ := tenant.ParseAPIKey(c.APIKey)
+	c := newCreated(req)
 
 	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		if idemKey != "" {
@@ -94,16 +87,11 @@ func (s *TenantService) Create(ctx context.Context, req tenant.CreateRequest, id
 			// First statement: a concurrent request with the same key waits
 			// here until ours commits or rolls back.
 			if _, err := tx.Exec(ctx, `INSERT INTO tenantd.idempotency (key, request_hash, tenant_id, response) VALUES ($1::text, $2::bytea, $3::uuid, $4::bytea)`,
-				idemKey, reqHash[:], id, sealed); err != nil {
+				idemKey, reqHash[:], c.ID, sealed); err != nil {
 				return fmt.Errorf("record idempotency key: %w", err)
 			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO tenantd.tenants (id, slug, tier, schema_name, key_hash, status, schema_version, created_at, updated_at)
-			VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::bytea, 'active', $6::int, $7::timestamptz, $7::timestamptz)`,
-			id, req.Slug, string(req.Tier), c.Schema, keyHash, c.SchemaVersion, now); err != nil {
-			return fmt.Errorf("insert ledger row: %w", err)
-		}
-		if err := provision(ctx, tx, c.Schema); err != nil {
+		if err := onboardTx(ctx, tx, c); err != nil {
 			return err
 		}
 		if s.beforeCommit != nil {
@@ -121,6 +109,59 @@ func (s *TenantService) Create(ctx context.Context, req tenant.CreateRequest, id
 		return nil, false, fmt.Errorf("onboard tenant: %w", err)
 	}
 	return c, false, nil
+}
+
+// CreateMany onboards several tenants in one transaction, each exactly as
+// Create does (same ledger row, same provisioning SQL: onboardTx), without
+// idempotency keys. It exists for load tests that need thousands of tenants
+// in the database quickly (cmd/loadtest -db-tenants); nothing is half-created:
+// any failure rolls back the whole batch.
+func (s *TenantService) CreateMany(ctx context.Context, reqs []tenant.CreateRequest) ([]*tenant.Created, error) {
+	out := make([]*tenant.Created, 0, len(reqs))
+	for _, req := range reqs {
+		if err := req.Validate(); err != nil {
+			return nil, fmt.Errorf("slug %q: %w", req.Slug, err)
+		}
+		out = append(out, newCreated(req))
+	}
+	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		for _, c := range out {
+			if err := onboardTx(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("onboard %d tenants: %w", len(reqs), err)
+	}
+	return out, nil
+}
+
+// newCreated makes the ids, schema name and API key of a new tenant.
+func newCreated(req tenant.CreateRequest) *tenant.Created {
+	id := tenant.NewID()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	return &tenant.Created{
+		Tenant: tenant.Tenant{ID: id, Slug: req.Slug, Tier: req.Tier, Schema: tenant.SchemaName(id),
+			Status: tenant.StatusActive, SchemaVersion: LatestVersion(), CreatedAt: now, UpdatedAt: now},
+		APIKey: tenant.NewAPIKey(),
+	}
+}
+
+// onboardTx writes c's ledger row and provisions its role and schema inside
+// tx: the one onboarding path (Create, CreateMany).
+func onboardTx(ctx context.Context, tx pgx.Tx, c *tenant.Created) error {
+	keyHash, err := tenant.ParseAPIKey(c.APIKey)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO tenantd.tenants (id, slug, tier, schema_name, key_hash, status, schema_version, created_at, updated_at)
+		VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::bytea, 'active', $6::int, $7::timestamptz, $7::timestamptz)`,
+		c.ID, c.Slug, string(c.Tier), c.Schema, keyHash, c.SchemaVersion, c.CreatedAt); err != nil {
+		return fmt.Errorf("insert ledger row: %w", err)
+	}
+	return provision(ctx, tx, c.Schema)
 }
 
 // provision creates role, schema, tables and grants inside tx, in one round trip.

@@ -1,5 +1,6 @@
 // Package sns verifies Amazon SNS HTTP(S) messages (SignatureVersion 2,
-// SHA256withRSA) and reads AWS Budgets alert thresholds from them.
+// SHA256withRSA), confirms the service's subscriptions (confirm.go) and reads
+// AWS Budgets notifications strictly (budget.go).
 package sns
 
 import (
@@ -16,7 +17,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -85,6 +85,10 @@ func ValidCertURL(raw string) (region string, ok bool) {
 	return m[1], true
 }
 
+// ErrTopicNotAccepted is returned by Verify for a message of a topic the
+// service was not configured with.
+var ErrTopicNotAccepted = errors.New("topic is not accepted")
+
 // Verifier checks SNS messages.
 type Verifier struct {
 	Topics []string    // accepted TopicArn values; empty accepts none
@@ -102,10 +106,13 @@ func (v *Verifier) Verify(ctx context.Context, m *Message) error {
 		}
 	}
 	if !allowed {
-		return fmt.Errorf("topic %q is not accepted (SNS_TOPIC_ARN)", m.TopicArn)
+		return fmt.Errorf("%w: %q (SNS_TOPIC_ARN)", ErrTopicNotAccepted, m.TopicArn)
 	}
 	if m.SignatureVersion != "2" {
-		return fmt.Errorf("SignatureVersion %q: only 2 (SHA256) is accepted", m.SignatureVersion)
+		// Topics sign with SHA1 (version 1) unless their SignatureVersion
+		// attribute is 2; the program sets it on the topics it subscribes
+		// the service to.
+		return fmt.Errorf("SignatureVersion %q: only 2 (SHA256) is accepted; set the topic's SignatureVersion attribute to 2", m.SignatureVersion)
 	}
 	region, ok := ValidCertURL(m.SigningCertURL)
 	if !ok {
@@ -203,47 +210,4 @@ func HTTPFetcher(client *http.Client) CertFetcher {
 		mu.Unlock()
 		return c, nil
 	}
-}
-
-var (
-	pctRE       = regexp.MustCompile(`(?i)greater than\s+([0-9]+(?:\.[0-9]+)?)\s*%`)
-	thresholdRE = regexp.MustCompile(`(?i)Alert Threshold:\s*>\s*([0-9]+(?:\.[0-9]+)?)\s*%`)
-	budgetedRE  = regexp.MustCompile(`(?i)Budgeted Amount:\s*\$?([0-9,]+(?:\.[0-9]+)?)`)
-	absThreshRE = regexp.MustCompile(`(?i)Alert Threshold:\s*>\s*\$([0-9,]+(?:\.[0-9]+)?)`)
-	forecastRE  = regexp.MustCompile(`(?i)Alert Type:\s*FORECASTED|the FORECASTED Cost`)
-)
-
-// BudgetAlert is what a budget notification says.
-type BudgetAlert struct {
-	Percent    float64
-	Forecasted bool
-}
-
-// ParseBudgetAlert reads the threshold percentage from an AWS Budgets
-// notification text: "... is greater than 100.00% of your budgeted amount",
-// or "Alert Threshold: > 90%", or an absolute "Alert Threshold: > $90.00"
-// with "Budgeted Amount: $100.00".
-func ParseBudgetAlert(text string) (BudgetAlert, error) {
-	a := BudgetAlert{Forecasted: forecastRE.MatchString(text)}
-	num := func(s string) (float64, error) { return strconv.ParseFloat(strings.ReplaceAll(s, ",", ""), 64) }
-	if m := pctRE.FindStringSubmatch(text); m != nil {
-		p, err := num(m[1])
-		a.Percent = p
-		return a, err
-	}
-	if m := thresholdRE.FindStringSubmatch(text); m != nil {
-		p, err := num(m[1])
-		a.Percent = p
-		return a, err
-	}
-	b, t := budgetedRE.FindStringSubmatch(text), absThreshRE.FindStringSubmatch(text)
-	if b != nil && t != nil {
-		bv, err1 := num(b[1])
-		tv, err2 := num(t[1])
-		if err1 == nil && err2 == nil && bv > 0 {
-			a.Percent = tv / bv * 100
-			return a, nil
-		}
-	}
-	return a, errors.New("no budget threshold percentage in the alert text")
 }

@@ -21,6 +21,7 @@ const (
 	EPAUSED       = "onboarding_paused"      // 503
 	EREADONLY     = "read_only"              // 503
 	EUNAVAILABLE  = "unavailable"            // 503
+	EOVERLOADED   = "overloaded"             // 503, with Retry-After: refused by admission control before any work
 )
 
 // Error is a domain error with a machine-readable code, a message safe to show
