@@ -20,7 +20,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -35,13 +34,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tenantco/platform/service/internal/procfs"
 )
 
 type config struct {
@@ -148,60 +148,11 @@ func (a *attacker) do(cl *http.Client, method, path, token string, body []byte) 
 	return res.StatusCode, b, err
 }
 
-// ---- /proc ----
-
-func procStatus(pid int) (rss, hwm int) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return -1, -1
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), ":")
-		n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-		switch k {
-		case "VmRSS":
-			rss = n
-		case "VmHWM":
-			hwm = n
-		}
-	}
-	return rss, hwm
-}
-
-// cpuTicks is utime+stime of pid, plus its children's when children is set
-// (PostgreSQL's backends are the postmaster's children).
-func cpuTicks(pid int, children bool) int64 {
-	own := func(p int) (int64, int) {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-		if err != nil {
-			return 0, 0
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 on
-		ppid, _ := strconv.Atoi(f[1])
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		return ut + st, ppid
-	}
-	t, _ := own(pid)
-	if children {
-		dirs, _ := filepath.Glob("/proc/[0-9]*")
-		for _, d := range dirs {
-			p, _ := strconv.Atoi(filepath.Base(d))
-			if ct, ppid := own(p); ppid == pid {
-				t += ct
-			}
-		}
-	}
-	return t
-}
-
-const ticksPerSecond = 100 // USER_HZ on Linux
-
 func (a *attacker) report(phase string, extra ...any) {
-	rss, hwm := procStatus(a.c.pid)
+	rss, hwm, err := procfs.Memory(a.c.pid)
+	if err != nil {
+		rss, hwm = -1, -1 // tenantd is gone: the report says so rather than 0
+	}
 	fmt.Printf("RESULT phase=%s rss_mib=%.1f hwm_mib=%.1f", phase, float64(rss)/1024, float64(hwm)/1024)
 	for i := 0; i+1 < len(extra); i += 2 {
 		fmt.Printf(" %v=%v", extra[i], extra[i+1])
@@ -327,9 +278,9 @@ func (a *attacker) badkeys() error {
 		ctx, cancel := context.WithTimeout(context.Background(), a.c.phaseDur)
 		defer cancel()
 		hist0 := a.serverHist()
-		cpu0, pg0, t0 := cpuTicks(a.c.pid, false), int64(0), time.Now()
+		cpu0, pg0, t0 := procfs.CPUTicks(a.c.pid, false), int64(0), time.Now()
 		if a.c.pgPID > 0 {
-			pg0 = cpuTicks(a.c.pgPID, true)
+			pg0 = procfs.CPUTicks(a.c.pgPID, true)
 		}
 		var wg sync.WaitGroup
 		floodCodes, validCodes := newCodes(), newCodes()
@@ -344,9 +295,9 @@ func (a *attacker) badkeys() error {
 		}
 		wg.Wait()
 		el := time.Since(t0).Seconds()
-		extra := []any{"tenantd_cpu", fmt.Sprintf("%.2f", float64(cpuTicks(a.c.pid, false)-cpu0)/ticksPerSecond/el)}
+		extra := []any{"tenantd_cpu", fmt.Sprintf("%.2f", float64(procfs.CPUTicks(a.c.pid, false)-cpu0)/procfs.ClockTicks/el)}
 		if a.c.pgPID > 0 {
-			extra = append(extra, "postgres_cpu", fmt.Sprintf("%.2f", float64(cpuTicks(a.c.pgPID, true)-pg0)/ticksPerSecond/el))
+			extra = append(extra, "postgres_cpu", fmt.Sprintf("%.2f", float64(procfs.CPUTicks(a.c.pgPID, true)-pg0)/procfs.ClockTicks/el))
 		}
 		if valid {
 			extra = append(extra, "valid_rate", a.c.validRate, "valid_client", summary(lat),

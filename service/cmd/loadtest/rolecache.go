@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantco/platform/service/internal/procfs"
 )
 
 // roleCacheMode measures, on the database itself, what one tenant switch
@@ -41,18 +43,18 @@ func roleCacheMode(c config) error {
 		if err := cn.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 			return 0, 0, err
 		}
-		before, ok := readStat(pid)
-		if !ok {
+		before, err := procfs.ReadStat(pid)
+		if err != nil {
 			return 0, 0, fmt.Errorf("backend %d is not visible in /proc: the database must run on this machine", pid)
 		}
 		start := time.Now()
-		err := pgx.BeginFunc(ctx, cn, func(tx pgx.Tx) error {
+		err = pgx.BeginFunc(ctx, cn, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `SELECT set_config('role', $1, true)`, role)
 			return err
 		})
 		wall := time.Since(start)
-		after, _ := readStat(pid)
-		return wall, after.cpu - before.cpu, err
+		after, _ := procfs.ReadStat(pid)
+		return wall, float64(after.CPU-before.CPU) / procfs.ClockTicks, err
 	}
 	const samples = 3
 	var coldWall, coldCPU, changedWall, changedCPU []float64

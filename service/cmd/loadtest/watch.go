@@ -1,14 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tenantco/platform/service/internal/procfs"
 )
 
 // watched is a process (or a process and its children, e.g. the PostgreSQL
@@ -61,44 +61,11 @@ func (w *watched) pids() []int {
 		if err != nil {
 			continue
 		}
-		if st, ok := readStat(pid); ok && st.ppid == w.pid {
+		if st, err := procfs.ReadStat(pid); err == nil && st.PPID == w.pid {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
-}
-
-type procStat struct {
-	ppid     int
-	cpu      float64 // utime+stime, seconds
-	children float64 // cutime+cstime: CPU of children that exited and were waited for
-	rss      int64   // bytes
-}
-
-// clockTicks is USER_HZ, 100 on every Linux this tool runs on.
-const clockTicks = 100
-
-func readStat(pid int) (procStat, bool) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return procStat{}, false
-	}
-	// The command name may hold spaces and parentheses: fields start after the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return procStat{}, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 22 {
-		return procStat{}, false
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	cut, _ := strconv.ParseFloat(f[13], 64)
-	cst, _ := strconv.ParseFloat(f[14], 64)
-	rss, _ := strconv.ParseInt(f[21], 10, 64)
-	return procStat{ppid: ppid, cpu: (ut + st) / clockTicks, children: (cut + cst) / clockTicks, rss: rss * int64(os.Getpagesize())}, true
 }
 
 // sample returns the group's CPU seconds and RSS now. With children, the
@@ -111,34 +78,23 @@ func readStat(pid int) (procStat, bool) {
 // every backend's RSS.
 func (w *watched) sample() (cpu float64, mem int64) {
 	for i, pid := range w.pids() {
-		if st, ok := readStat(pid); ok {
-			cpu += st.cpu
-			if i == 0 && w.children {
-				cpu += st.children
+		st, err := procfs.ReadStat(pid)
+		if err != nil {
+			continue
+		}
+		cpu += float64(st.CPU) / procfs.ClockTicks
+		if i == 0 && w.children {
+			cpu += float64(st.Children) / procfs.ClockTicks
+		}
+		if w.children {
+			if s, err := procfs.Status(pid); err == nil {
+				mem += s["RssAnon"] << 10
 			}
-			if w.children {
-				mem += rssAnon(pid)
-			} else {
-				mem += st.rss
-			}
+		} else {
+			mem += st.RSSPages * int64(os.Getpagesize())
 		}
 	}
 	return cpu, mem
-}
-
-// rssAnon reads RssAnon (bytes) from /proc/<pid>/status.
-func rssAnon(pid int) int64 {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 // watcher samples every group's RSS until stop, from the start of the

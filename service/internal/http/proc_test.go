@@ -1,7 +1,6 @@
 package http_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -10,13 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tenantco/platform/service/internal/procfs"
 	"github.com/tenantco/platform/service/internal/testenv"
 )
 
@@ -117,23 +115,11 @@ func startTenantd(t *testing.T, extra ...string) *proc {
 }
 
 // memKiB reads VmRSS and VmHWM (the peak resident set) of the process.
-func (p *proc) memKiB() (rss, hwm int) {
+func (p *proc) memKiB() (rss, hwm int64) {
 	p.t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	rss, hwm, err := procfs.Memory(p.cmd.Process.Pid)
 	if err != nil {
 		p.t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, v, _ := strings.Cut(sc.Text(), ":")
-		n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-		switch name {
-		case "VmRSS":
-			rss = n
-		case "VmHWM":
-			hwm = n
-		}
 	}
 	return rss, hwm
 }
