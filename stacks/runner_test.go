@@ -142,17 +142,7 @@ func TestRunnerRoleTrustAndPermissions(t *testing.T) {
 			e := evaluate(t, stack, false)
 			cfg := stackConfig(t, stack)
 			role := named(t, e, "aws:iam/role:Role", "-runner")
-			var trust struct {
-				Statement []struct {
-					Effect, Action string
-					Principal      map[string]string
-					Condition      map[string]map[string]string
-				}
-			}
-			raw := mustString(t, role, "assumeRolePolicy")
-			require.NoError(t, json.Unmarshal([]byte(raw), &trust))
-			require.Len(t, trust.Statement, 1)
-			st := trust.Statement[0]
+			st := onlyTrust(t, role)
 			assert.Equal(t, "sts:AssumeRole", st.Action)
 			assert.Equal(t, map[string]string{"Service": "codebuild.amazonaws.com"}, st.Principal)
 			// IAM User Guide, "The confused deputy problem": a service

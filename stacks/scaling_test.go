@@ -45,17 +45,7 @@ func deployment(t *testing.T, e *mockengine.Engine, namespace, name string) inve
 func TestClusterAutoscalerIRSATrust(t *testing.T) {
 	e := evaluate(t, "prod", false)
 	role := named(t, e, "aws:iam/role:Role", "-cluster-autoscaler")
-	var trust struct {
-		Statement []struct {
-			Effect, Action string
-			Principal      map[string]string
-			Condition      map[string]map[string]string
-		}
-	}
-	raw := mustString(t, role, "assumeRolePolicy")
-	require.NoError(t, json.Unmarshal([]byte(raw), &trust))
-	require.Len(t, trust.Statement, 1)
-	st := trust.Statement[0]
+	st := onlyTrust(t, role)
 	assert.Equal(t, "sts:AssumeRoleWithWebIdentity", st.Action)
 	provider := named(t, e, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "-oidc")
 	assert.Contains(t, st.Principal["Federated"], ":oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/", "the cluster's IRSA provider")

@@ -31,6 +31,24 @@ func named(t *testing.T, e *mockengine.Engine, typ, suffix string) inventory.Res
 	return inventory.Resource{}
 }
 
+// roleTrust is a role's one trust statement, for roles whose conditions
+// hold single strings (IRSA and service principals).
+type roleTrust struct {
+	Effect, Action string
+	Principal      map[string]string
+	Condition      map[string]map[string]string
+}
+
+// onlyTrust parses the role's trust policy and requires exactly one
+// statement: a second one could widen who may assume it.
+func onlyTrust(t *testing.T, role inventory.Resource) roleTrust {
+	t.Helper()
+	var trust struct{ Statement []roleTrust }
+	require.NoError(t, json.Unmarshal([]byte(mustString(t, role, "assumeRolePolicy")), &trust))
+	require.Len(t, trust.Statement, 1)
+	return trust.Statement[0]
+}
+
 func TestServiceWorkloadIsHardened(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		t.Run(stack, func(t *testing.T) {
@@ -190,17 +208,7 @@ func TestIRSATrustAndLeastPrivilege(t *testing.T) {
 		"tenantd-cost-report": {components.CostReportServiceAccount, []string{"ce:GetCostAndUsage", "sns:Publish"}},
 	} {
 		role := named(t, e, "aws:iam/role:Role", suffix)
-		trustRaw, _ := role.String("assumeRolePolicy")
-		var trust struct {
-			Statement []struct {
-				Action    string
-				Principal map[string]string
-				Condition map[string]map[string]string
-			}
-		}
-		require.NoError(t, json.Unmarshal([]byte(trustRaw), &trust))
-		require.Len(t, trust.Statement, 1)
-		st := trust.Statement[0]
+		st := onlyTrust(t, role)
 		assert.Equal(t, "sts:AssumeRoleWithWebIdentity", st.Action)
 		assert.Contains(t, st.Principal["Federated"], ":oidc-provider/oidc.eks.")
 		var sub, aud string

@@ -47,6 +47,19 @@ func LoadStack(dir, stack string) (*StackFile, error) {
 	return LoadStackFile(path)
 }
 
+// LoadChosen reads the stack the command line of cmd names with exactly one
+// of --stack NAME (Pulumi.<NAME>.yaml in dir) or --config FILE.
+func LoadChosen(cmd, dir, stack, file string) (*StackFile, error) {
+	switch {
+	case (stack == "") == (file == ""):
+		return nil, fmt.Errorf("%s: give exactly one of --stack NAME or --config FILE", cmd)
+	case stack != "":
+		return LoadStack(dir, stack)
+	default:
+		return LoadStackFile(file)
+	}
+}
+
 // LoadStackFile reads a stack config file (Pulumi.<stack>.yaml); the stack
 // name comes from the file name and the project from the Pulumi.yaml beside
 // it (default "platform").

@@ -87,16 +87,7 @@ func reviewCmd(args []string, stdout, stderr io.Writer) (int, error) {
 	if fs.NArg() > 0 {
 		return verdict.ExitError, fmt.Errorf("review: unexpected argument %q", fs.Arg(0))
 	}
-	var sf *stacks.StackFile
-	var err error
-	switch {
-	case (*stack == "") == (*file == ""):
-		return verdict.ExitError, fmt.Errorf("review: give exactly one of --stack NAME or --config FILE")
-	case *stack != "":
-		sf, err = stacks.LoadStack(*dir, *stack)
-	default:
-		sf, err = stacks.LoadStackFile(*file)
-	}
+	sf, err := stacks.LoadChosen("review", *dir, *stack, *file)
 	if err != nil {
 		return verdict.ExitError, err
 	}

@@ -2,7 +2,6 @@ package preflight
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -67,16 +66,7 @@ func Command(args []string, stdout, stderr io.Writer, now time.Time) (int, error
 		_, err = fmt.Fprintf(stdout, "%s\n", doc)
 		return verdict.ExitOK, err
 	}
-	var sf *stacks.StackFile
-	var err error
-	switch {
-	case (*stack == "") == (*file == ""):
-		return verdict.ExitError, errors.New("preflight: give exactly one of --stack NAME or --config FILE")
-	case *stack != "":
-		sf, err = stacks.LoadStack(*dir, *stack)
-	default:
-		sf, err = stacks.LoadStackFile(*file)
-	}
+	sf, err := stacks.LoadChosen("preflight", *dir, *stack, *file)
 	if err != nil {
 		return verdict.ExitError, err
 	}
