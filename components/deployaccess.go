@@ -424,6 +424,7 @@ var PreviewInvokeActions = []string{
 var PreflightActions = []string{
 	"acm:DescribeCertificate",
 	"ce:GetCostAndUsage", "ce:ListCostAllocationTags",
+	"codeconnections:GetConnection", "codestar-connections:GetConnection",
 	"ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones", "ec2:DescribeInstanceTypeOfferings",
 	"ec2:DescribeNatGateways", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
 	"eks:DescribeCluster", "eks:ListClusters",
@@ -433,6 +434,7 @@ var PreflightActions = []string{
 	"iam:GetOpenIDConnectProvider", "iam:GetRole", "iam:ListOpenIDConnectProviders",
 	"logs:DescribeLogGroups", "logs:ListTagsForResource",
 	"rds:DescribeDBEngineVersions", "rds:DescribeDBInstances", "rds:DescribeOrderableDBInstanceOptions",
+	"secretsmanager:DescribeSecret",
 	"servicequotas:GetAWSDefaultServiceQuota", "servicequotas:GetServiceQuota",
 	"sts:GetCallerIdentity",
 }

@@ -27,7 +27,7 @@ func checkIdentity(e *env) []Finding {
 var listKeys = map[string]bool{"alertEmails": true, "clusterPublicAccessCidrs": true, "clusterAdminArns": true}
 
 // ownKeys are the keys whose placeholders a dedicated check reports.
-var ownKeys = []string{"certificateArn", "alertEmails"}
+var ownKeys = []string{"certificateArn", "alertEmails", "runnerGithubCredentialArn"}
 
 // placeholders returns the config's documentation placeholders for keys
 // (all keys but ownKeys when none are given), as FAIL findings: the program

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/codeconnections"
+	"github.com/aws/aws-sdk-go-v2/service/codestarconnections"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -19,6 +21,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -45,6 +48,11 @@ type clients struct {
 	sq    *servicequotas.Client
 	ce    *costexplorer.Client
 	logs  *cloudwatchlogs.Client
+	// The runner's GitHub credential: one connection API per ARN prefix,
+	// or a secret. Calls set the region from the credential's ARN.
+	cc  *codeconnections.Client
+	csc *codestarconnections.Client
+	sm  *secretsmanager.Client
 }
 
 func newClients(cfg aws.Config, region string) clients {
@@ -57,6 +65,7 @@ func newClients(cfg aws.Config, region string) clients {
 		eks: eks.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg), cache: elasticache.NewFromConfig(cfg),
 		elb: elbv2.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), sq: servicequotas.NewFromConfig(cfg),
 		ce: costexplorer.NewFromConfig(ceCfg), logs: cloudwatchlogs.NewFromConfig(cfg),
+		cc: codeconnections.NewFromConfig(cfg), csc: codestarconnections.NewFromConfig(cfg), sm: secretsmanager.NewFromConfig(cfg),
 	}
 }
 
@@ -134,6 +143,7 @@ var iamPrefix = map[string]string{
 	sts.ServiceID: "sts", acm.ServiceID: "acm", ec2.ServiceID: "ec2", eks.ServiceID: "eks", rds.ServiceID: "rds",
 	elasticache.ServiceID: "elasticache", elbv2.ServiceID: "elasticloadbalancing", iam.ServiceID: "iam",
 	servicequotas.ServiceID: "servicequotas", costexplorer.ServiceID: "ce", cloudwatchlogs.ServiceID: "logs",
+	codeconnections.ServiceID: "codeconnections", codestarconnections.ServiceID: "codestar-connections", secretsmanager.ServiceID: "secretsmanager",
 }
 
 // actionOf names the IAM action of the call that failed (ec2:DescribeVpcs).

@@ -69,6 +69,7 @@ var scopeRe = regexp.MustCompile(`Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_re
 var protocols = map[string]string{
 	"sts": "query", "iam": "query", "rds": "query", "elasticache": "query", "elasticloadbalancing": "query",
 	"ec2": "ec2", "acm": "json", "servicequotas": "json", "ce": "json", "logs": "json", "eks": "restjson",
+	"codeconnections": "json", "codestar-connections": "json", "secretsmanager": "json",
 }
 
 var namespaces = map[string]string{
@@ -140,8 +141,9 @@ func operation(prefix string, r *http.Request, body []byte) (string, map[string]
 				params[k] = s
 			}
 		}
-		_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
-		return op, params
+		// Service.Operation; CodeStar connections' service name has dots.
+		target := r.Header.Get("X-Amz-Target")
+		return target[strings.LastIndex(target, ".")+1:], params
 	case "restjson": // EKS: GET /clusters, GET /clusters/{name}
 		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 		switch {

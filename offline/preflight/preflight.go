@@ -108,6 +108,7 @@ var checks = []check{
 	{"engines", "Database and cache engines", checkEngines},
 	{"names", "Names the program fixes", checkNames},
 	{"github-oidc", "GitHub OIDC provider", checkGitHubOIDC},
+	{"runner", "CI runner's GitHub credential", checkRunner},
 	{"quotas", "Service quotas", checkQuotas},
 	{"cost", "Cost allocation tags and Cost Explorer", checkCost},
 	{"alerts", "Alert addresses", checkAlerts},

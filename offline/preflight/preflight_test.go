@@ -94,6 +94,12 @@ var scenarios = []scenario{
 		"platform:githubOidcProviderArn": "arn:aws:iam::" + account + ":oidc-provider/token.actions.githubusercontent.com",
 	}},
 	{name: "eip-quota", code: verdict.ExitDeny},
+	{name: "runner-pending", code: verdict.ExitDeny},
+	{name: "runner-codestar", code: verdict.ExitOK, set: map[string]any{
+		"platform:runnerGithubCredentialArn": "arn:aws:codestar-connections:us-east-1:" + account + ":connection/9d4c2b1a-6e8f-4a3b-b7c5-1d0e9f8a7b62"}},
+	{name: "runner-secret-deleted", code: verdict.ExitDeny, set: map[string]any{
+		"platform:runnerGithubCredentialArn": "arn:aws:secretsmanager:us-east-1:" + account + ":secret:platform/github-token-Xy7Qz2"}},
+	{name: "runner-unset", account: "passing", code: verdict.ExitOK, set: map[string]any{"platform:runnerGithubCredentialArn": nil}},
 	{name: "cost-off", code: verdict.ExitOK},
 	{name: "access-denied", account: "passing", deny: []string{"servicequotas:GetServiceQuota"}, code: verdict.ExitOK},
 	{name: "throttled", account: "passing", golden: "passing", code: verdict.ExitOK, throttle: map[string]int{
@@ -213,7 +219,7 @@ func TestFailuresNameTheirFix(t *testing.T) {
 		"committed-prod": "config", "wrong-account": "identity", "pending-cert": "certificate", "cert-other-host": "certificate",
 		"cert-expiring": "certificate", "unsupported-zone": "zones", "zone-not-here": "zones", "type-not-offered": "zones",
 		"class-not-multiaz": "engines", "cache-version-gone": "engines", "name-taken": "names", "oidc-present": "github-oidc",
-		"oidc-configured-missing": "github-oidc", "eip-quota": "quotas",
+		"oidc-configured-missing": "github-oidc", "eip-quota": "quotas", "runner-pending": "runner", "runner-secret-deleted": "runner",
 	}
 	for _, sc := range scenarios {
 		check, ok := want[sc.name]
