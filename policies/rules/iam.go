@@ -27,7 +27,11 @@ const (
 // build logs, manage its build's network interface in the VPC, read the
 // GitHub credential it registers with. A runner job that needs AWS assumes
 // the deploy or preview role through GitHub OIDC instead, so the GitHub
-// environment's protection rules keep deciding who deploys.
+// environment's protection rules keep deciding who deploys. The list is the
+// rule's own, equal today to components.RunnerRoleActions on purpose: a
+// guardrail that read the component's list would approve whatever the
+// component grants, so widening the runner's role takes a change here too,
+// reviewed as a change of policy.
 var RunnerActions = []string{
 	"logs:CreateLogStream", "logs:PutLogEvents",
 	"ec2:CreateNetworkInterface", "ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces",
