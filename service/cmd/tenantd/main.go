@@ -191,6 +191,13 @@ func serve(ctx context.Context, _ []string) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
+	// Every active tenant's key is admitted without spending the unknown-key
+	// budget from the first request on (authguard.go). A failed first read
+	// is not fatal: until the refresh succeeds, first requests spend it.
+	if err := srv.RefreshKnownKeys(ctx); err != nil {
+		log.Warn("active API keys not read; first requests spend the unknown-key budget until the next refresh", "err", err)
+	}
+	go srv.KeepKnownKeys(ctx)
 	if addr := cfg.PprofAddr; addr != "" {
 		// Opt-in profiling for load tests; config.Load admits loopback addresses only.
 		go func() { log.Warn("pprof listening", "addr", addr, "err", http.ListenAndServe(addr, nil)) }()

@@ -460,6 +460,76 @@ func TestAttack_IdempotentReplayAfterOffboarding(t *testing.T) {
 	expect(t, e.do("GET", "/v1/items", reborn.APIKey, nil), 200, "")
 }
 
+// TestAttack_FreshReplicaAdmitsEveryTenant: the unknown-key budget is for
+// keys that are no tenant's. A replica that has just started (a deploy, a
+// scale-up) has seen no key valid yet: without the active keys' snapshot,
+// 30 tenants behind one address with a budget of 2 get 429s on their first
+// requests; with it (RefreshKnownKeys, which tenantd runs before serving)
+// every one is admitted at once, even while the budget is spent, and none
+// spends it. A key revoked after the snapshot is refused after one lookup
+// and then from memory; a tenant onboarded after it is in the next one.
+func TestAttack_FreshReplicaAdmitsEveryTenant(t *testing.T) {
+	o := envOpts{authLimits: "address=rate:1,burst:2;global=rate:1,burst:2", authCacheTTL: -1,
+		limits: "pro=rate:100000,burst:100000"}
+	a := newEnv(t, o)
+	var keys []string
+	var first tenant.Created
+	for i := range 30 {
+		c := a.onboard(fmt.Sprintf("fresh-%d", i), tenant.TierPro)
+		if i == 0 {
+			first = c
+		}
+		keys = append(keys, c.APIKey)
+	}
+	firstRequests := func(e *env) map[int]int {
+		codes := map[int]int{}
+		for _, k := range keys {
+			codes[e.do("GET", "/v1/items", k, nil).Status]++
+		}
+		return codes
+	}
+
+	cold := o
+	cold.replicaOf = a
+	if codes := firstRequests(newEnv(t, cold)); codes[429] == 0 {
+		t.Fatalf("without the snapshot a fresh replica admitted all 30 first requests %v: the budget is not what this test exercises", codes)
+	}
+
+	lookups := &lookupCounter{}
+	warm := o
+	warm.replicaOf = a
+	warm.wrapTenants = func(s tenant.Service) tenant.Service { lookups.Service = s; return lookups }
+	b := newEnv(t, warm)
+	if err := b.srv.RefreshKnownKeys(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if codes := firstRequests(b); codes[200] != len(keys) {
+		t.Fatalf("with the snapshot, first requests of 30 tenants on a fresh replica answered %v, want all 200", codes)
+	}
+	if v := b.metric("tenantd_auth_known_keys"); v != float64(len(keys)) {
+		t.Errorf("tenantd_auth_known_keys %v, want %d", v, len(keys))
+	}
+
+	// Revoked after the snapshot: one lookup, then remembered.
+	expect(t, a.do("DELETE", "/v1/tenants/"+first.ID, adminToken, nil), 204, "")
+	for range 5 {
+		expect(t, b.do("GET", "/v1/items", first.APIKey, nil), 401, "unauthorized")
+	}
+	if n := lookups.unknown.Load(); n != 1 {
+		t.Errorf("a key revoked after the snapshot was looked up %d times, want 1", n)
+	}
+	// Onboarded after the snapshot: unknown to b until the next refresh
+	// (its first request there spends the budget, as any unknown key's).
+	late := a.onboard("fresh-late", tenant.TierPro)
+	if err := b.srv.RefreshKnownKeys(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if v := b.metric("tenantd_auth_known_keys"); v != float64(len(keys)) {
+		t.Errorf("after the refresh tenantd_auth_known_keys %v, want %d (one revoked, one onboarded)", v, len(keys))
+	}
+	expect(t, b.do("GET", "/v1/items", late.APIKey, nil), 200, "")
+}
+
 // lookupCounter counts authentications the service answered "unknown key":
 // for random keys each is a database lookup (only valid keys are cached).
 type lookupCounter struct {

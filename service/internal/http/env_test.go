@@ -79,6 +79,7 @@ type env struct {
 	prefix    string
 	breaker   *postgres.BreakerStore
 	client    *http.Client
+	srv       *thttp.Server
 }
 
 func newEnv(t testing.TB, o envOpts) *env {
@@ -162,6 +163,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
+	e.srv = srv
 	e.URL = hs.URL
 	e.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	return e

@@ -19,6 +19,7 @@ type metrics struct {
 	onboarding    prometheus.Histogram
 	rateDecisions *prometheus.CounterVec
 	authFailures  *prometheus.CounterVec
+	knownKeys     prometheus.Gauge
 	breaker       prometheus.Gauge
 }
 
@@ -42,11 +43,14 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 			Name: "tenantd_auth_failures_total",
 			Help: "Refused API keys by reason: malformed, unknown_key (looked up), known_bad (remembered), limited_address, limited_global (not looked up).",
 		}, []string{"reason"}),
+		knownKeys: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tenantd_auth_known_keys", Help: "Active tenants' API keys in this replica's snapshot (admitted without spending the unknown-key budget).",
+		}),
 		breaker: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tenantd_cost_breaker_level", Help: "Cost breaker level last seen: 0 normal, 1 warn, 2 freeze, 3 emergency.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.onboarding, m.rateDecisions, m.authFailures, m.breaker,
+	reg.MustRegister(m.requests, m.latency, m.onboarding, m.rateDecisions, m.authFailures, m.knownKeys, m.breaker,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&tenantsCollector{s: s})
 	return m

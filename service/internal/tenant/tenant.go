@@ -92,6 +92,9 @@ type Service interface {
 	// Authenticate maps an API key hash to its active tenant.
 	Authenticate(ctx context.Context, keyHash []byte) (*Principal, error)
 	CountByTier(ctx context.Context) (map[Tier]int, error)
+	// ActiveKeyHashes lists the key hash of every active tenant: the
+	// snapshot the auth guard admits without spending a failure budget.
+	ActiveKeyHashes(ctx context.Context) ([][]byte, error)
 	// ApplyStripeTier sets a tier from a Stripe event exactly once per event
 	// id; it reports whether the event was new. The tenant is found by id, or
 	// else by its Stripe customer.
