@@ -258,12 +258,18 @@ func clientAddr(r *http.Request, hops int) string {
 }
 
 // checkUnknownKey runs the guard for a key not seen valid here. It answers
-// the request and returns false when the key must not be looked up.
+// the request and returns false when the key must not be looked up. A key
+// found unknown or revoked is answered from memory first, even while the
+// active keys' snapshot still lists it; a snapshot key is then looked up
+// without spending the budget.
 func (s *Server) checkUnknownKey(w http.ResponseWriter, r *http.Request, hash []byte) bool {
 	if s.guard.bad.has(hash) {
 		s.metrics.authFailures.WithLabelValues("known_bad").Inc()
 		s.error(w, r, tenant.Errorf(tenant.EUNAUTHORIZED, "invalid API key"))
 		return false
+	}
+	if s.guard.isKnown(hash) {
+		return true
 	}
 	ref, err := s.guard.admit(r.Context(), clientAddr(r, s.TrustedProxyHops))
 	if err != nil {

@@ -303,9 +303,7 @@ func (s *Server) requireTenant(next http.Handler) http.Handler {
 			s.error(w, r, err)
 			return
 		}
-		// A key found unknown or revoked is answered from memory even while
-		// the snapshot still lists it (checkUnknownKey's first step).
-		if !s.guard.good.has(hash) && (s.guard.bad.has(hash) || !s.guard.isKnown(hash)) && !s.checkUnknownKey(w, r, hash) {
+		if !s.guard.good.has(hash) && !s.checkUnknownKey(w, r, hash) {
 			return // authguard.go
 		}
 		p, err := s.Tenants.Authenticate(r.Context(), hash)
